@@ -1,0 +1,389 @@
+//! The container definition: the JSON body geard's `PUT /container/<id>` took
+//! (`InstallContainerRequest`, field names as geard sent them) plus berth's
+//! extensions in the same casing. One file per container,
+//! `<dir>/<id>.json`; the id is the file name.
+//!
+//! This module is what `berth-generator` links, so it depends on serde,
+//! serde_json and thiserror only (build with `default-features = false`).
+//!
+//! The JSON Schema shipped in `schema/berth-definition.schema.json` documents
+//! the value grammar of every field; [`Definition::validate`] is the
+//! authority and the tests keep both in step.
+
+mod error;
+mod image;
+mod serde_helpers;
+mod validate;
+
+pub use error::{DefinitionError, FieldError, IdError};
+pub use image::validate_image_reference;
+pub use serde_helpers::parse_size;
+pub use validate::{parse_mcs_level, validate_id, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES};
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A stored container definition (geard's `InstallContainerRequest` body).
+///
+/// Unknown fields are rejected. Fields left out take the defaults documented
+/// on each field; serialization leaves defaults out so stored files stay
+/// small and stable.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase", default)]
+pub struct Definition {
+    /// Image reference, as podman takes it (`registry/name:tag@digest`).
+    /// Required. Must not start with `-`.
+    pub image: String,
+    /// Start at boot (geard: "Should the container be started by default").
+    /// For socket-activated containers this enables the socket.
+    #[serde(skip_serializing_if = "is_false")]
+    pub started: bool,
+    /// Run under a per-container user `ctr-<id>` and its subordinate id range
+    /// (podman `--subuidname`/`--subgidname`), root in the container being
+    /// unprivileged on the host.
+    #[serde(skip_serializing_if = "is_false")]
+    pub isolate: bool,
+    /// systemd listens on the external ports (`berth-<id>.socket`) and starts
+    /// the container on the first connection.
+    #[serde(skip_serializing_if = "is_false")]
+    pub socket_activation: bool,
+    /// With `SocketActivation`: hand the listening sockets straight to the
+    /// container (`LISTEN_FDS`, "direct") instead of running `berth-proxy` in
+    /// front of it ("proxied").
+    #[serde(skip_serializing_if = "is_false")]
+    pub skip_socket_proxy: bool,
+    /// geard's "simple" container: no per-container user or home directory.
+    /// Cannot be combined with `Isolate`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub simple: bool,
+    /// Published ports (TCP).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortPair>,
+    /// Environment of the container process (never of a host process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+    /// Connections made inside the container to `FromHost:FromPort` reach
+    /// `ToHost:ToPort` (applied with nftables in the container's network
+    /// namespace when it starts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub network_links: Vec<NetworkLink>,
+    /// Slice the unit runs in (`Slice=`), a unit name ending in `.slice`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub systemd_slice: Option<String>,
+    /// Bind mounts from the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_config: Option<VolumeConfig>,
+
+    // ---- berth extensions ----
+    /// Command (argv after the image); replaces the image's `CMD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// Entrypoint argv; replaces the image's `ENTRYPOINT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Working directory inside the container (absolute path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// systemd `Restart=` policy; default `on-failure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
+    /// Memory limit in bytes (podman `--memory`). JSON accepts a number of
+    /// bytes or a string with a `k`/`m`/`g` suffix (powers of 1024); at least
+    /// 6 MiB, podman's minimum.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_helpers::memory_limit"
+    )]
+    pub memory_limit: Option<u64>,
+    /// Mount the container's root file system read-only.
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    /// Capabilities to add (`CAP_NET_ADMIN` or `NET_ADMIN`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    /// Capabilities to drop (names as for `CapAdd`, or `ALL`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// podman `--userns` mode (`auto`, `keep-id`, `nomap`, `host`, with
+    /// options after a colon). Cannot be combined with `Isolate`, which
+    /// chooses the mapping itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_ns: Option<String>,
+    /// User (and group) the container process runs as: `name`, `uid`,
+    /// `name:group`, `uid:gid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// SELinux MCS level `s0:cX,cY` (0 ≤ X < Y ≤ 1023), allocated by
+    /// `berth install` for isolated containers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcs_level: Option<String>,
+    /// Seconds podman waits after SIGTERM before SIGKILL; default 10.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u32>,
+    /// Proxied socket activation only: seconds without connections after
+    /// which the proxy exits and the container is stopped (scale to zero).
+    /// Absent or 0: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_idle_time: Option<u32>,
+    /// The container sends its own `READY=1` (podman `--sdnotify=container`);
+    /// otherwise the unit is ready when conmon has started it.
+    #[serde(skip_serializing_if = "is_false")]
+    pub notify: bool,
+}
+
+/// One published port (geard's `PortPair`, plus berth's `Backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct PortPair {
+    /// Port inside the container, 1–65535.
+    #[serde(deserialize_with = "serde_helpers::port")]
+    pub internal: u16,
+    /// Host port, 1–65535; 0 asks `berth install` to allocate one (a stored
+    /// definition read by the generator must not contain 0).
+    #[serde(default, deserialize_with = "serde_helpers::port")]
+    pub external: u16,
+    /// Proxied socket activation only: the loopback port the container
+    /// publishes on `127.0.0.1` for `berth-proxy` to connect to, reserved
+    /// by `berth install`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_helpers::opt_port"
+    )]
+    pub backend: Option<u16>,
+}
+
+/// geard's `EnvironmentDescription` (only its `Variables`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase", default)]
+pub struct Environment {
+    /// Variables in order; names are unique.
+    pub variables: Vec<EnvVar>,
+}
+
+/// One environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct EnvVar {
+    /// `[A-Za-z_][A-Za-z0-9_]*`.
+    pub name: String,
+    /// Any text without NUL (newlines are carried).
+    pub value: String,
+}
+
+/// geard's `NetworkLink`: traffic to `FromHost:FromPort` inside the container
+/// goes to `ToHost:ToPort`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct NetworkLink {
+    /// IPv4 or IPv6 address as the container sees it, e.g. `127.0.0.1`.
+    pub from_host: String,
+    /// 1–65535.
+    #[serde(deserialize_with = "serde_helpers::port")]
+    pub from_port: u16,
+    /// IPv4 or IPv6 address, or a host name (RFC 1123), resolved when the
+    /// link is applied.
+    pub to_host: String,
+    /// 1–65535.
+    #[serde(deserialize_with = "serde_helpers::port")]
+    pub to_port: u16,
+}
+
+/// Host bind mounts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase", default)]
+pub struct VolumeConfig {
+    /// Bind mounts, mounted in order.
+    pub volumes: Vec<Volume>,
+}
+
+/// One bind mount (podman `--mount=type=bind,…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Volume {
+    /// Absolute, normalized host path without `,` or `:`.
+    pub host_path: String,
+    /// Absolute, normalized path inside the container without `,` or `:`.
+    pub container_path: String,
+    /// Mount read-only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
+}
+
+/// systemd `Restart=` values (systemd.service(5)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// `Restart=no`.
+    No,
+    /// `Restart=on-success`.
+    OnSuccess,
+    /// `Restart=on-failure` (berth's default).
+    OnFailure,
+    /// `Restart=on-abnormal`.
+    OnAbnormal,
+    /// `Restart=on-watchdog`.
+    OnWatchdog,
+    /// `Restart=on-abort`.
+    OnAbort,
+    /// `Restart=always`.
+    Always,
+}
+
+impl RestartPolicy {
+    /// The value as systemd spells it.
+    pub fn as_systemd(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::OnSuccess => "on-success",
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::OnAbnormal => "on-abnormal",
+            RestartPolicy::OnWatchdog => "on-watchdog",
+            RestartPolicy::OnAbort => "on-abort",
+            RestartPolicy::Always => "always",
+        }
+    }
+}
+
+/// How systemd activates a container's sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketMode {
+    /// No socket unit: podman publishes the ports itself.
+    None,
+    /// `berth-<id>.socket` activates `berth-proxy@<id>.service`, which
+    /// forwards to the container's loopback backend ports.
+    Proxied,
+    /// `berth-<id>.socket` activates `berth-<id>.service`; podman passes the
+    /// sockets to the container (`LISTEN_FDS`).
+    Direct,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Definition {
+    /// Parses and validates a definition from JSON bytes.
+    ///
+    /// Errors: [`FieldError`] naming the JSON path of the first broken rule
+    /// (malformed JSON, unknown field, wrong type, or a rule of
+    /// [`Definition::validate`]).
+    pub fn from_json(bytes: &[u8]) -> Result<Definition, FieldError> {
+        if bytes.len() > MAX_DEFINITION_BYTES {
+            return Err(FieldError::new(
+                ".",
+                format!(
+                    "a definition may be at most {} bytes (got {})",
+                    MAX_DEFINITION_BYTES,
+                    bytes.len()
+                ),
+            ));
+        }
+        let def = serde_helpers::from_json(bytes)?;
+        def.validate()?;
+        Ok(def)
+    }
+
+    /// The definition as stored: pretty JSON with defaults left out, ending
+    /// in a newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("definition serializes");
+        s.push('\n');
+        s
+    }
+
+    /// Which socket-activation mode the definition asks for.
+    pub fn socket_mode(&self) -> SocketMode {
+        match (self.socket_activation, self.skip_socket_proxy) {
+            (false, _) => SocketMode::None,
+            (true, false) => SocketMode::Proxied,
+            (true, true) => SocketMode::Direct,
+        }
+    }
+
+    /// The environment variables (empty when none).
+    pub fn env_vars(&self) -> &[EnvVar] {
+        self.environment
+            .as_ref()
+            .map(|e| e.variables.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The bind mounts (empty when none).
+    pub fn volumes(&self) -> &[Volume] {
+        self.volume_config
+            .as_ref()
+            .map(|v| v.volumes.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The restart policy in force (`on-failure` when not given).
+    pub fn restart_policy(&self) -> RestartPolicy {
+        self.restart.unwrap_or(RestartPolicy::OnFailure)
+    }
+
+    /// The stop timeout in force, in seconds (10 when not given).
+    pub fn stop_timeout_secs(&self) -> u32 {
+        self.stop_timeout.unwrap_or(10)
+    }
+}
+
+/// A definition file found on the search path, validated.
+#[derive(Debug, Clone)]
+pub struct LoadedDefinition {
+    /// The container id (the file name without `.json`).
+    pub id: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The validated definition.
+    pub definition: Definition,
+}
+
+/// Reads and validates `<dir>/<id>.json`; the id is taken from the file name.
+///
+/// Errors: [`DefinitionError`] naming the file, and the field and rule where
+/// one was broken.
+pub fn load_file(path: &Path) -> Result<LoadedDefinition, DefinitionError> {
+    let id = id_from_path(path).map_err(|source| DefinitionError::Id {
+        path: path.to_owned(),
+        source,
+    })?;
+    let bytes = read_bounded(path).map_err(|source| DefinitionError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let definition = Definition::from_json(&bytes).map_err(|source| DefinitionError::Field {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(LoadedDefinition {
+        id,
+        path: path.to_owned(),
+        definition,
+    })
+}
+
+/// The id a definition file name stands for (`web.json` → `web`), validated.
+pub fn id_from_path(path: &Path) -> Result<String, IdError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let id = name.strip_suffix(".json").unwrap_or(name);
+    validate_id(id)?;
+    Ok(id.to_owned())
+}
+
+/// Reads at most one byte more than [`MAX_DEFINITION_BYTES`], so a huge file
+/// is rejected without being read whole.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    std::fs::File::open(path)?
+        .take(MAX_DEFINITION_BYTES as u64 + 1)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+//! Deserialization helpers: JSON paths in errors and value rules that are
+//! clearer when checked while parsing (port ranges, memory sizes).
+
+use super::{Definition, FieldError};
+use serde::de::{self, Deserializer, Unexpected, Visitor};
+use std::fmt;
+
+/// Parses `bytes` as a [`Definition`], reporting the JSON path of the field
+/// that failed (`Ports[0].Internal`, `.` for the document).
+pub(super) fn from_json(bytes: &[u8]) -> Result<Definition, FieldError> {
+    // serde's derived structs also accept a JSON array; a definition is an
+    // object only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(FieldError::new(
+            ".",
+            "a definition is a JSON object ({...})",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let def: Definition = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        FieldError::new(path, inner.to_string())
+    })?;
+    de.end()
+        .map_err(|e| FieldError::new(".", format!("trailing data after the JSON object: {e}")))?;
+    Ok(def)
+}
+
+struct PortVisitor {
+    allow_zero: bool,
+}
+
+impl Visitor<'_> for PortVisitor {
+    type Value = u16;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.allow_zero {
+            f.write_str("a port number from 0 (allocate) to 65535")
+        } else {
+            f.write_str("a port number from 1 to 65535")
+        }
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u16, E> {
+        let min = if self.allow_zero { 0 } else { 1 };
+        if v < min || v > 65535 {
+            return Err(E::invalid_value(Unexpected::Unsigned(v), &self));
+        }
+        Ok(v as u16)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u16, E> {
+        if v < 0 {
+            return Err(E::invalid_value(Unexpected::Signed(v), &self));
+        }
+        self.visit_u64(v as u64)
+    }
+}
+
+/// A port that must be 1–65535.
+pub(super) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    // 0 is meaningful only for `External`; the validator rejects it elsewhere
+    // with a message naming that field's rule.
+    d.deserialize_u64(PortVisitor { allow_zero: true })
+}
+
+/// An optional port (`Backend`).
+pub(super) fn opt_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    d.deserialize_u64(PortVisitor { allow_zero: false })
+        .map(Some)
+}
+
+struct MemoryVisitor;
+
+impl Visitor<'_> for MemoryVisitor {
+    type Value = Option<u64>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number of bytes, or a string of digits with an optional k, m or g suffix")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Err(E::invalid_value(Unexpected::Signed(v), &self))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        parse_size(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
+    }
+}
+
+/// Parses `512m`-style sizes (suffixes k/m/g, case-insensitive, powers of
+/// 1024, as podman's `--memory` takes them). `None` on any other shape or
+/// on overflow.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let (digits, mult) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 1u64 << 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 1 << 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 1 << 30),
+        b'b' | b'B' => (&s[..s.len() - 1], 1),
+        _ => (s, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// `MemoryLimit`: bytes as a number, or a size string.
+pub(super) fn memory_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    d.deserialize_any(MemoryVisitor)
+}
