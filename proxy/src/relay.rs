@@ -1,0 +1,272 @@
+//! One direction of a proxied connection: bytes from `src` to `dst`.
+//!
+//! The fast path is zero-copy: splice(2) moves socket data into a pipe and
+//! from the pipe into the other socket, without passing through user space.
+//! Where that is not possible (no fd left for the pipe, or a socket type that
+//! refuses splice with `EINVAL`) the direction falls back to read/send through
+//! a 64 KiB buffer. Either way:
+//!
+//! - `pump` moves as much as both sockets allow and returns when one of them
+//!   would block, so it suits edge-triggered epoll: call it again on any
+//!   readiness change of either socket;
+//! - end of file on `src` is propagated as `shutdown(dst, SHUT_WR)` only
+//!   after everything already read has been written (half-close);
+//! - errors are reported per side, so the caller can reset the other one.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use crate::sys;
+
+/// Size of the fallback buffer, bytes.
+pub const BUFFER_SIZE: usize = 64 * 1024;
+
+/// What went wrong in a direction, by side.
+#[derive(Debug)]
+pub enum Fault {
+    /// Reading from the source failed (typically `ECONNRESET`).
+    Source(io::Error),
+    /// Writing to the destination failed (`EPIPE`, `ECONNRESET`).
+    Destination(io::Error),
+}
+
+enum Path {
+    /// Not used yet: nothing allocated (idle connections cost no fds).
+    Unset,
+    /// splice through a pipe; `queued` bytes sit in it.
+    Pipe { r: OwnedFd, w: OwnedFd, queued: usize },
+    /// read/send through a buffer; `buf[start..end]` is pending.
+    Buffer { buf: Box<[u8]>, start: usize, end: usize },
+}
+
+/// State of one direction.
+pub struct Direction {
+    path: Path,
+    pipe_size: Option<usize>,
+    eof: bool,
+    shut: bool,
+    /// Bytes delivered to `dst` so far.
+    pub bytes: u64,
+}
+
+impl Direction {
+    /// A direction that has moved nothing yet. `pipe_size` is the requested
+    /// pipe capacity in bytes (`None`: the kernel default, 64 KiB).
+    pub fn new(pipe_size: Option<usize>) -> Self {
+        Self { path: Path::Unset, pipe_size, eof: false, shut: false, bytes: 0 }
+    }
+
+    /// True once `src` reached end of file, everything was written and
+    /// `dst` was shut down for writing.
+    pub fn is_done(&self) -> bool {
+        self.shut
+    }
+
+    /// Bytes read from `src` but not yet written to `dst`.
+    pub fn pending(&self) -> usize {
+        match &self.path {
+            Path::Unset => 0,
+            Path::Pipe { queued, .. } => *queued,
+            Path::Buffer { start, end, .. } => end - start,
+        }
+    }
+
+    fn setup(&mut self) {
+        self.path = match sys::pipe(self.pipe_size) {
+            Ok((r, w)) => Path::Pipe { r, w, queued: 0 },
+            // Out of fds for the pipe: still serve the connection, by copy.
+            Err(_) => Path::Buffer { buf: vec![0; BUFFER_SIZE].into_boxed_slice(), start: 0, end: 0 },
+        };
+    }
+
+    /// Switches a pipe direction to the buffer, moving what the pipe holds.
+    fn fall_back(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; BUFFER_SIZE.max(self.pending())].into_boxed_slice();
+        let mut end = 0;
+        if let Path::Pipe { r, queued, .. } = &self.path {
+            while end < *queued {
+                end += sys::read(r.as_raw_fd(), &mut buf[end..*queued])?;
+            }
+        }
+        self.path = Path::Buffer { buf, start: 0, end };
+        Ok(())
+    }
+
+    /// Moves bytes from `src` to `dst` until neither can make progress
+    /// without waiting, then propagates end of file when it was reached and
+    /// everything was delivered.
+    ///
+    /// # Errors
+    /// [`Fault::Source`] or [`Fault::Destination`] with the errno; the
+    /// direction must not be pumped again afterwards.
+    pub fn pump(&mut self, src: RawFd, dst: RawFd) -> Result<(), Fault> {
+        if self.shut {
+            return Ok(());
+        }
+        loop {
+            let mut progress = false;
+            if !self.eof {
+                match self.fill(src) {
+                    Ok(0) => {
+                        self.eof = true;
+                        progress = true;
+                    }
+                    Ok(_) => progress = true,
+                    Err(e) if sys::would_block(&e) => {}
+                    Err(e) => return Err(Fault::Source(e)),
+                }
+            }
+            if self.pending() > 0 {
+                match self.flush(dst) {
+                    Ok(n) => {
+                        self.bytes += n as u64;
+                        progress |= n > 0;
+                    }
+                    Err(e) if sys::would_block(&e) => {}
+                    Err(e) => return Err(Fault::Destination(e)),
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        if self.eof && self.pending() == 0 {
+            self.shut = true;
+            self.path = Path::Unset;
+            sys::shutdown_write(dst).map_err(Fault::Destination)?;
+        }
+        Ok(())
+    }
+
+    /// Reads once from `src`. `Ok(0)` is end of file; `EAGAIN` means `src`
+    /// is drained or there is no room left.
+    fn fill(&mut self, src: RawFd) -> io::Result<usize> {
+        if let Path::Unset = self.path {
+            self.setup();
+        }
+        match &mut self.path {
+            Path::Pipe { w, queued, .. } => {
+                let room = self.pipe_size.unwrap_or(65536).saturating_sub(*queued).max(4096);
+                match sys::splice(src, w.as_raw_fd(), room) {
+                    Ok(n) => {
+                        *queued += n;
+                        Ok(n)
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        self.fall_back()?;
+                        self.fill(src)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Path::Buffer { buf, start, end } => {
+                if *start == *end {
+                    *start = 0;
+                    *end = 0;
+                }
+                if *end == buf.len() {
+                    return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+                }
+                let n = sys::read(src, &mut buf[*end..])?;
+                *end += n;
+                Ok(n)
+            }
+            Path::Unset => unreachable!("set up above"),
+        }
+    }
+
+    /// Writes once to `dst` from what is pending.
+    fn flush(&mut self, dst: RawFd) -> io::Result<usize> {
+        match &mut self.path {
+            Path::Pipe { r, queued, .. } => match sys::splice(r.as_raw_fd(), dst, *queued) {
+                Ok(n) => {
+                    *queued -= n;
+                    Ok(n)
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    self.fall_back()?;
+                    self.flush(dst)
+                }
+                Err(e) => Err(e),
+            },
+            Path::Buffer { buf, start, end } => {
+                let n = sys::send(dst, &buf[*start..*end])?;
+                *start += n;
+                Ok(n)
+            }
+            Path::Unset => Ok(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+
+    fn pair() -> (UnixStream, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        b.set_nonblocking(true).unwrap();
+        (a, b)
+    }
+
+    /// Drives a direction between two socket pairs with a blocking-free
+    /// loop, the way the event loop would, and checks data and EOF arrive.
+    fn run(force_buffer: bool) {
+        let (mut client, proxy_in) = pair();
+        let (proxy_out, mut server) = pair();
+        let mut d = Direction::new(None);
+        if force_buffer {
+            d.path = Path::Buffer { buf: vec![0; BUFFER_SIZE].into_boxed_slice(), start: 0, end: 0 };
+        }
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let mut sent = 0;
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 100_000];
+        let mut closed = false;
+        for _ in 0..100_000 {
+            if sent < data.len() {
+                if let Ok(n) = client.write(&data[sent..]) {
+                    sent += n;
+                }
+            } else if !closed {
+                client.shutdown(std::net::Shutdown::Write).unwrap();
+                closed = true;
+            }
+            d.pump(proxy_in.as_raw_fd(), proxy_out.as_raw_fd()).unwrap();
+            match server.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(_) => {}
+            }
+        }
+        assert!(d.is_done());
+        assert_eq!(d.bytes, data.len() as u64);
+        assert!(got == data, "stream differs");
+    }
+
+    #[test]
+    fn splice_path_delivers_everything_then_eof() {
+        run(false);
+    }
+
+    #[test]
+    fn buffer_path_delivers_everything_then_eof() {
+        run(true);
+    }
+
+    #[test]
+    fn destination_reset_is_reported_as_destination() {
+        let (mut client, proxy_in) = pair();
+        let (proxy_out, server) = pair();
+        drop(server);
+        client.write_all(b"hello").unwrap();
+        let mut d = Direction::new(None);
+        match d.pump(proxy_in.as_raw_fd(), proxy_out.as_raw_fd()) {
+            Err(Fault::Destination(e)) => assert_eq!(e.raw_os_error(), Some(libc::EPIPE)),
+            other => panic!("expected a destination fault, got {other:?}"),
+        }
+    }
+}
