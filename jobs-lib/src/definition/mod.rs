@@ -344,11 +344,18 @@ pub struct LoadedDefinition {
 /// Errors: [`DefinitionError`] naming the file, and the field and rule where
 /// one was broken.
 pub fn load_file(path: &Path) -> Result<LoadedDefinition, DefinitionError> {
+    load_file_as(path, path)
+}
+
+/// Like [`load_file`], but reads `read_from` while naming `path` in the
+/// result and in errors (a generator run under a test root reads
+/// `<root>/etc/…` but reports `/etc/…`).
+pub fn load_file_as(path: &Path, read_from: &Path) -> Result<LoadedDefinition, DefinitionError> {
     let id = id_from_path(path).map_err(|source| DefinitionError::Id {
         path: path.to_owned(),
         source,
     })?;
-    let bytes = read_bounded(path).map_err(|source| DefinitionError::Io {
+    let bytes = read_bounded(read_from).map_err(|source| DefinitionError::Io {
         path: path.to_owned(),
         source,
     })?;

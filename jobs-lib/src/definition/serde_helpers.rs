@@ -18,9 +18,12 @@ pub(super) fn from_json(bytes: &[u8]) -> Result<Definition, FieldError> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let def: Definition = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        FieldError::new(path, inner.to_string())
+        let mut path = e.path().to_string();
+        if path == "?" {
+            // serde_path_to_error's "no known position" (e.g. truncated JSON).
+            path = ".".into();
+        }
+        FieldError::new(path, shorten_unknown_field(&e.into_inner().to_string()))
     })?;
     de.end()
         .map_err(|e| FieldError::new(".", format!("trailing data after the JSON object: {e}")))?;
@@ -108,4 +111,43 @@ pub fn parse_size(s: &str) -> Option<u64> {
 /// `MemoryLimit`: bytes as a number, or a size string.
 pub(super) fn memory_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     d.deserialize_any(MemoryVisitor)
+}
+
+/// serde lists every expected field after an unknown one; a definition has
+/// two dozen, so keep the message to the closest match.
+fn shorten_unknown_field(msg: &str) -> String {
+    let Some(rest) = msg.strip_prefix("unknown field `") else {
+        return msg.to_owned();
+    };
+    let Some((name, tail)) = rest.split_once('`') else {
+        return msg.to_owned();
+    };
+    let position = tail.rfind(" at line ").map(|i| &tail[i..]).unwrap_or("");
+    let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+    let best = expected
+        .iter()
+        .map(|e| (edit_distance(&name.to_ascii_lowercase(), &e.to_ascii_lowercase()), *e))
+        .min();
+    match best {
+        Some((d, e)) if d <= 3 => {
+            format!("unknown field `{name}` (did you mean `{e}`? see berth.json(5)){position}")
+        }
+        _ => format!("unknown field `{name}` (the fields are listed in berth.json(5)){position}"),
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -1,0 +1,112 @@
+//! File-system helpers: atomic replacement (temp file + fsync + rename in
+//! the same directory + fsync of the directory, so a reader or a crash sees
+//! the old or the new file, never a torn one), and crash injection points.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The environment variable naming the step at which a process aborts
+/// (tests only: `BERTH_CRASH_AT=ports berth install …`).
+pub const CRASH_ENV: &str = "BERTH_CRASH_AT";
+
+/// Aborts the process (`std::process::abort`, as a kill would: no
+/// destructors, no unwinding) when `crash_at` names `step`.
+pub fn crash_point(crash_at: Option<&str>, step: &str) {
+    if crash_at == Some(step) {
+        std::process::abort();
+    }
+}
+
+/// The temp file [`write_atomic`] uses for `path`: `.<name>.tmp` in the
+/// same directory. Its name does not end in `.json`, so the generator
+/// never reads it; writers hold the store lock, so one name suffices.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Replaces `path` with `bytes` atomically and durably, mode 0644.
+/// `crash_at`/`step` inject a crash after the temp file is synced and before
+/// the rename.
+///
+/// Errors: any I/O error; the temp file is removed on error.
+pub fn write_atomic(path: &Path, bytes: &[u8], crash_at: Option<&str>, step: &str) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+    fs::create_dir_all(dir)?;
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        crash_point(crash_at, step);
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// fsyncs a directory so a rename or unlink in it is durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Removes a file; a missing file is not an error. Returns whether it
+/// existed.
+pub fn remove_if_exists(path: &Path) -> io::Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a file; a missing file is `None`.
+pub fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/x.json");
+        write_atomic(&p, b"one", None, "x").unwrap();
+        write_atomic(&p, b"two", None, "x").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert!(!temp_path(&p).exists());
+        assert_eq!(temp_path(&p).file_name().unwrap(), ".x.json.tmp");
+    }
+
+    #[test]
+    fn remove_and_read_missing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x");
+        assert!(!remove_if_exists(&p).unwrap());
+        assert!(read_if_exists(&p).unwrap().is_none());
+        fs::write(&p, "a").unwrap();
+        assert!(remove_if_exists(&p).unwrap());
+    }
+}
