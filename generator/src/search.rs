@@ -34,6 +34,7 @@ impl SearchPath {
         let dirs = match std::env::var_os("BERTH_DEFINITIONS_PATH") {
             Some(v) => std::env::split_paths(&v)
                 .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| normalize(&p))
                 .collect(),
             None => DEFAULT_SEARCH_PATH.iter().map(PathBuf::from).collect(),
         };
@@ -50,6 +51,25 @@ impl SearchPath {
             None => p.to_owned(),
         }
     }
+}
+
+/// Absolute and lexically normalized (no `.`, `..` or doubled `/`), as
+/// `SourcePath=` requires; a relative directory is taken from the current
+/// directory.
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let mut out = PathBuf::from("/");
+    for c in abs.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
 }
 
 /// One definition file chosen for an id.
@@ -136,4 +156,17 @@ pub fn discover(sp: &SearchPath) -> (Vec<Candidate>, Vec<ListError>) {
         }
     }
     (found.into_values().collect(), errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use std::path::Path;
+
+    #[test]
+    fn search_dirs_are_normalized() {
+        assert_eq!(normalize(Path::new("/a/./b/../c//d/")), Path::new("/a/c/d"));
+        assert_eq!(normalize(Path::new("/../x")), Path::new("/x"));
+        assert!(normalize(Path::new("rel")).is_absolute());
+    }
 }

@@ -81,3 +81,91 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Node> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// A built binary of this workspace next to the generator's (cargo builds
+/// every workspace binary into the same directory).
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let gen = Path::new(env!("CARGO_BIN_EXE_berth-generator"));
+    let p = gen.with_file_name(name);
+    assert!(
+        p.exists(),
+        "{} is not built; build the workspace first (`cargo build --workspace`, which `make check` runs)",
+        p.display()
+    );
+    p
+}
+
+/// Runs the generator over the definitions in `defs_dir` (as the only
+/// search directory) into `out`, returning its output.
+pub fn run_generator_on(defs_dir: &Path, out: &Path) -> Output {
+    std::fs::create_dir_all(out).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_berth-generator"))
+        .arg(out)
+        .env_remove("BERTH_GENERATOR_ROOT")
+        .env("BERTH_DEFINITIONS_PATH", defs_dir)
+        .env("SYSTEMD_LOG_TARGET", "console")
+        .output()
+        .unwrap()
+}
+
+/// Runs `systemd-analyze verify` on every unit in `units` inside a root
+/// holding the host's system units and the programs the units run (podman
+/// from the host, berth's from this build), so the executable checks are
+/// real. Returns (success, combined output).
+pub fn systemd_verify(units: &Path) -> (bool, String) {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let sys = r.join("usr/lib/systemd/system");
+    std::fs::create_dir_all(&sys).unwrap();
+    let status = Command::new("cp")
+        .args(["-a", "/usr/lib/systemd/system/."])
+        .arg(&sys)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let podman = Path::new("/usr/bin/podman");
+    assert!(
+        podman.exists(),
+        "podman is not installed (apt-get install podman; .ci/run does)"
+    );
+    for (src, dst) in [
+        (podman.to_owned(), "usr/bin/podman"),
+        (
+            sibling_binary("berth-proxy"),
+            "usr/libexec/berth/berth-proxy",
+        ),
+        (sibling_binary("berth"), "usr/bin/berth"),
+    ] {
+        let d = r.join(dst);
+        std::fs::create_dir_all(d.parent().unwrap()).unwrap();
+        std::fs::copy(&src, &d).unwrap();
+    }
+    let etc = r.join("etc/systemd/system");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::copy(repo().join("units/berth.target"), etc.join("berth.target")).unwrap();
+    let mut files = Vec::new();
+    for (rel, node) in tree(units) {
+        let dst = etc.join(&rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        match node {
+            Node::File(c) => {
+                std::fs::write(&dst, c).unwrap();
+                files.push(dst);
+            }
+            Node::Link(t) => std::os::unix::fs::symlink(t, &dst).unwrap(),
+        }
+    }
+    files.push(etc.join("berth.target"));
+    let out = Command::new("systemd-analyze")
+        .arg(format!("--root={}", r.display()))
+        .args(["verify", "--man=no"])
+        .args(&files)
+        .output()
+        .expect("systemd-analyze is not installed (apt-get install systemd)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && text.trim().is_empty(), text)
+}

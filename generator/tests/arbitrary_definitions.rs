@@ -1,0 +1,155 @@
+//! Property tests over arbitrary definition JSON: parsing and rendering
+//! never panic, and every accepted definition yields units that real
+//! `systemd-analyze verify` accepts.
+
+mod common;
+use berth_generator::render::{render, InstallPaths};
+use berth_jobs::definition::Definition;
+use common::*;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn port() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => (1u32..65536).prop_map(|p| json!(p)),
+        1 => prop_oneof![Just(json!(0)), Just(json!(65536)), Just(json!(-1)), Just(json!("80")), Just(json!(8.5))],
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-z0-9/._-]{1,12}",
+        2 => any::<String>(),
+        1 => prop::sample::select(vec!["", "-v", "%n", "$$", "a b", "s0:c1,c2", "/srv/x", "on-failure", "ALL", "auto"]).prop_map(String::from),
+    ]
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (0u64..100_000_000).prop_map(Value::from),
+        text().prop_map(Value::from),
+        Just(Value::Null),
+    ]
+}
+
+fn field() -> impl Strategy<Value = (String, Value)> {
+    let ports = prop::collection::vec(
+        (port(), port(), prop::option::of(port())).prop_map(|(i, e, b)| {
+            let mut o = json!({"Internal": i, "External": e});
+            if let Some(b) = b {
+                o["Backend"] = b;
+            }
+            o
+        }),
+        0..4,
+    )
+    .prop_map(Value::from);
+    let env = prop::collection::vec(
+        ("[A-Za-z_][A-Za-z0-9_]{0,6}|[^=]{0,4}", text())
+            .prop_map(|(n, v)| json!({"Name": n, "Value": v})),
+        0..4,
+    )
+    .prop_map(|v| json!({ "Variables": v }));
+    let argv = || prop::collection::vec(text(), 0..4).prop_map(Value::from);
+    let volumes = prop::collection::vec(
+        (text(), text(), any::<bool>()).prop_map(|(h, c, r)| {
+            json!({"HostPath": format!("/{h}"), "ContainerPath": format!("/{c}"), "ReadOnly": r})
+        }),
+        0..3,
+    )
+    .prop_map(|v| json!({ "Volumes": v }));
+    let links = prop::collection::vec(
+        (port(), text(), port()).prop_map(|(fp, th, tp)| {
+            json!({"FromHost": "127.0.0.1", "FromPort": fp, "ToHost": th, "ToPort": tp})
+        }),
+        0..2,
+    )
+    .prop_map(Value::from);
+    prop_oneof![
+        Just(("Started".to_string(), json!(true))),
+        Just(("Isolate".to_string(), json!(true))),
+        Just(("SocketActivation".to_string(), json!(true))),
+        Just(("SkipSocketProxy".to_string(), json!(true))),
+        Just(("ReadOnly".to_string(), json!(true))),
+        Just(("Notify".to_string(), json!(true))),
+        ports.prop_map(|v| ("Ports".to_string(), v)),
+        env.prop_map(|v| ("Environment".to_string(), v)),
+        argv().prop_map(|v| ("Cmd".to_string(), v)),
+        argv().prop_map(|v| ("Entrypoint".to_string(), v)),
+        volumes.prop_map(|v| ("VolumeConfig".to_string(), v)),
+        links.prop_map(|v| ("NetworkLinks".to_string(), v)),
+        prop::sample::select(vec![
+            "Restart",
+            "MemoryLimit",
+            "McsLevel",
+            "SystemdSlice",
+            "User",
+            "UserNs",
+            "WorkingDir",
+            "StopTimeout",
+            "ExitIdleTime",
+            "Simple",
+            "CapAdd",
+            "Unknown"
+        ])
+        .prop_flat_map(|k| scalar().prop_map(move |v| (k.to_string(), v))),
+    ]
+}
+
+fn definition() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![4 => Just(json!("localhost/busybox")), 1 => text().prop_map(Value::from)],
+        prop::collection::vec(field(), 0..8),
+    )
+        .prop_map(|(image, fields)| {
+            let mut o = json!({ "Image": image });
+            for (k, v) in fields {
+                o[k] = v;
+            }
+            o
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    /// Arbitrary bytes and arbitrary definition-shaped JSON never panic.
+    #[test]
+    fn parsing_and_rendering_never_panic(v in definition(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let _ = Definition::from_json(&bytes);
+        if let Ok(d) = Definition::from_json(v.to_string().as_bytes()) {
+            render("x", "/etc/berth/containers/x.json", &d, &InstallPaths::built_in()).ok();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 20, ..ProptestConfig::default() })]
+    /// Every accepted definition in a batch yields units that verify.
+    #[test]
+    fn accepted_definitions_verify(batch in prop::collection::vec(definition(), 40..80)) {
+        let tmp = tempfile::tempdir().unwrap();
+        let defs = tmp.path().join("defs");
+        std::fs::create_dir_all(&defs).unwrap();
+        let mut accepted = 0;
+        for (i, v) in batch.iter().enumerate() {
+            let bytes = v.to_string();
+            if Definition::from_json(bytes.as_bytes()).is_ok() {
+                accepted += 1;
+            }
+            std::fs::write(defs.join(format!("d{i}.json")), bytes).unwrap();
+        }
+        let units = tmp.path().join("units");
+        let out = run_generator_on(&defs, &units);
+        let generated = std::fs::read_dir(&units).unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".service")
+                && e.as_ref().unwrap().file_name().to_string_lossy().starts_with("berth-d"))
+            .count();
+        prop_assert_eq!(generated, accepted, "{}", String::from_utf8_lossy(&out.stderr));
+        if generated > 0 {
+            let (ok, text) = systemd_verify(&units);
+            prop_assert!(ok, "systemd-analyze verify:\n{}", text);
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! Round trip through real systemd: for definitions whose commands, env
+//! values and paths hold spaces, quotes, backslashes, `%`, `$`, `;`,
+//! newlines, control characters, unicode and leading dashes, the argv
+//! systemd builds from `ExecStart=` equals the argv the definition means
+//! (`render::podman_run_argv`), or the generator rejects the definition.
+//!
+//! The oracle is systemd itself: `systemd --test --system` (run as an
+//! unprivileged user) loads the units and dumps each parsed command line as
+//! `Command Line: …`. `$$` becomes `$` only at exec time, so the dump still
+//! shows `$$`; that one substitution is applied here, as systemd's
+//! `replace_env_argv()` would.
+
+mod common;
+use berth_generator::render::{podman_run_argv, InstallPaths};
+use berth_jobs::definition::{Definition, EnvVar, Environment, Volume, VolumeConfig};
+use common::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+/// Parses one `Command Line:` value as systemd 252 prints it
+/// (`quote_command_line()`: words separated by spaces, a word quoted with
+/// `"…"` when needed, with C escapes and `\$`/`` \` ``). Unknown escapes
+/// panic, so a format change fails loudly instead of passing silently.
+fn parse_command_line(s: &str) -> Vec<String> {
+    let b = s.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        let mut w: Vec<u8> = Vec::new();
+        if b[i] == b'"' {
+            i += 1;
+            loop {
+                assert!(i < b.len(), "unterminated quote in {s:?}");
+                match b[i] {
+                    b'"' => {
+                        i += 1;
+                        break;
+                    }
+                    b'\\' => {
+                        let c = b[i + 1];
+                        i += 2;
+                        match c {
+                            b'\\' | b'"' | b'\'' | b'$' | b'`' => w.push(c),
+                            b'n' => w.push(b'\n'),
+                            b't' => w.push(b'\t'),
+                            b'r' => w.push(b'\r'),
+                            b'a' => w.push(7),
+                            b'b' => w.push(8),
+                            b'f' => w.push(12),
+                            b'v' => w.push(11),
+                            b'0'..=b'3' => {
+                                let oct = std::str::from_utf8(&b[i - 1..i + 2]).unwrap();
+                                w.push(u8::from_str_radix(oct, 8).unwrap());
+                                i += 2;
+                            }
+                            b'x' => {
+                                let hex = std::str::from_utf8(&b[i..i + 2]).unwrap();
+                                w.push(u8::from_str_radix(hex, 16).unwrap());
+                                i += 2;
+                            }
+                            other => panic!("unknown escape \\{} in {s:?}", other as char),
+                        }
+                    }
+                    c => {
+                        w.push(c);
+                        i += 1;
+                    }
+                }
+            }
+        } else {
+            while i < b.len() && b[i] != b' ' {
+                assert!(
+                    b[i] != b'\\' && b[i] != b'"',
+                    "unexpected bare escape in {s:?}"
+                );
+                w.push(b[i]);
+                i += 1;
+            }
+        }
+        words.push(String::from_utf8(w).expect("argv is UTF-8"));
+    }
+    words
+}
+
+/// `$$` → `$`, as systemd does when it runs the command.
+fn exec_time(word: &str) -> String {
+    word.replace("$$", "$")
+}
+
+/// Runs `systemd --test` over the units in `units` and returns, per
+/// service, the argv of its first `ExecStart=`.
+fn systemd_parsed_argv(units: &Path, services: &[String]) -> BTreeMap<String, Vec<String>> {
+    // One target pulls in every service so one systemd run dumps them all.
+    let mut target = String::from("[Unit]\nDescription=round trip\n");
+    for s in services {
+        target.push_str(&format!("Wants={s}\n"));
+    }
+    std::fs::write(units.join("berth-roundtrip.target"), target).unwrap();
+    let mut dir = Some(units);
+    while let Some(d) = dir {
+        if d == Path::new("/") || d == std::env::temp_dir() {
+            break;
+        }
+        let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+        dir = d.parent();
+    }
+    for e in std::fs::read_dir(units).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let mut cmd = Command::new("/usr/lib/systemd/systemd");
+    cmd.args([
+        "--test",
+        "--system",
+        "--unit=berth-roundtrip.target",
+        "--no-pager",
+    ])
+    .env("SYSTEMD_UNIT_PATH", format!("{}:", units.display()))
+    .env("SYSTEMD_LOG_LEVEL", "err");
+    // systemd --test refuses to run as root; any unprivileged uid will do.
+    if unsafe { libc_geteuid() } == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().expect("systemd is not installed");
+    let dump = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "systemd --test failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut result = BTreeMap::new();
+    let mut unit: Option<String> = None;
+    let mut in_exec_start = false;
+    for line in dump.lines() {
+        if let Some(rest) = line.strip_prefix("\t-> Unit ") {
+            unit = Some(rest.trim_end_matches(':').to_owned());
+            in_exec_start = false;
+        } else if line.trim_start().starts_with("-> Exec") {
+            in_exec_start = line.trim() == "-> ExecStart:";
+        } else if let Some(cl) = line.trim_start().strip_prefix("Command Line: ") {
+            if in_exec_start {
+                if let Some(u) = &unit {
+                    result
+                        .entry(u.clone())
+                        .or_insert_with(|| parse_command_line(cl));
+                }
+                in_exec_start = false;
+            }
+        }
+    }
+    result
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// Generates units for `defs`, has systemd parse them, and checks every
+/// accepted definition's argv; returns how many were accepted.
+fn round_trip(defs: &[(String, Definition)]) -> usize {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs_dir = tmp.path().join("defs");
+    std::fs::create_dir_all(&defs_dir).unwrap();
+    for (id, d) in defs {
+        std::fs::write(defs_dir.join(format!("{id}.json")), d.to_json()).unwrap();
+    }
+    let units = tmp.path().join("units");
+    let out = run_generator_on(&defs_dir, &units);
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let paths = InstallPaths::built_in();
+    let mut accepted = Vec::new();
+    for (id, _) in defs {
+        let service = format!("berth-{id}.service");
+        if units.join(&service).exists() {
+            accepted.push(service);
+        } else {
+            // Rejected: exactly one log line names the file and the reason.
+            let file = format!("{id}.json");
+            let lines: Vec<&str> = log.lines().filter(|l| l.contains(&file)).collect();
+            assert_eq!(
+                lines.len(),
+                1,
+                "{id}: expected one rejection line in:\n{log}"
+            );
+            assert!(lines[0].contains("field "), "{}", lines[0]);
+        }
+    }
+    let parsed = systemd_parsed_argv(&units, &accepted);
+    for (id, d) in defs {
+        let service = format!("berth-{id}.service");
+        if !accepted.contains(&service) {
+            continue;
+        }
+        let got: Vec<String> = parsed
+            .get(&service)
+            .unwrap_or_else(|| panic!("systemd did not load {service}"))
+            .iter()
+            .map(|w| exec_time(w))
+            .collect();
+        let want: Vec<String> = podman_run_argv(id, d, &paths)
+            .into_iter()
+            // Only berth's own specifier words are expanded by systemd.
+            .map(|w| {
+                if w.specifiers {
+                    w.text.replace("%t", "/run")
+                } else {
+                    w.text
+                }
+            })
+            .collect();
+        assert_eq!(got, want, "{service}: argv differs");
+        // Independent of podman_run_argv's layout: the command is the tail,
+        // and each variable is one `--env=NAME=VALUE` word.
+        if let Some(cmd) = &d.cmd {
+            assert_eq!(&got[got.len() - cmd.len()..], &cmd[..], "{service}: Cmd");
+        }
+        for v in d.env_vars() {
+            let w = format!("--env={}={}", v.name, v.value);
+            assert!(got.contains(&w), "{service}: missing {w:?}");
+        }
+    }
+    accepted.len()
+}
+
+const NASTY: &[&str] = &[
+    "plain",
+    "two words",
+    "",
+    " ",
+    "double\"quote",
+    "single'quote",
+    "back\\slash",
+    "trailing backslash\\",
+    "\\",
+    "%",
+    "%n%t%%",
+    "$",
+    "$$",
+    "$HOME",
+    "${HOME}",
+    "$HOME$",
+    ";",
+    "\\;",
+    "a;b",
+    "line1\nline2",
+    "\n",
+    "tab\there",
+    "cr\r",
+    "\u{1}\u{1f}\u{7f}",
+    "\u{85}\u{a0}\u{2028}",
+    "żółw 🐢 →",
+    "-v",
+    "--privileged",
+    "-",
+    "--",
+    "#comment",
+    "x # y",
+    "=",
+    "a=b=c",
+    "'\"'\"'",
+    "\\x41\\n",
+    "%%%%$$$$",
+    "\u{fffd}",
+];
+
+fn def_with(args: Vec<String>, env: Vec<(String, String)>, vol: Option<String>) -> Definition {
+    let mut d = Definition {
+        image: "localhost/busybox".into(),
+        cmd: if args.is_empty() { None } else { Some(args) },
+        ..Default::default()
+    };
+    if !env.is_empty() {
+        d.environment = Some(Environment {
+            variables: env
+                .into_iter()
+                .map(|(name, value)| EnvVar { name, value })
+                .collect(),
+        });
+    }
+    if let Some(v) = vol {
+        d.volume_config = Some(VolumeConfig {
+            volumes: vec![Volume {
+                host_path: v,
+                container_path: "/data".into(),
+                read_only: false,
+            }],
+        });
+    }
+    d
+}
+
+#[test]
+fn nasty_values_reach_podman_exactly() {
+    let mut defs = Vec::new();
+    for (i, s) in NASTY.iter().enumerate() {
+        defs.push((
+            format!("nasty{i}"),
+            def_with(
+                vec!["sh".into(), "-c".into(), s.to_string(), s.to_string()],
+                vec![(format!("V{i}"), s.to_string())],
+                None,
+            ),
+        ));
+    }
+    // Every nasty value at once, and host paths with spaces, %, $, unicode.
+    defs.push((
+        "all".into(),
+        def_with(
+            NASTY.iter().map(|s| s.to_string()).collect(),
+            NASTY
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("A{i}"), s.to_string()))
+                .collect(),
+            Some("/srv/my data/%t/$HOME/żółw".into()),
+        ),
+    ));
+    let mut e = def_with(vec!["x".into()], vec![], None);
+    e.entrypoint = Some(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        "echo \"$1\" '%' \\".into(),
+    ]);
+    e.working_dir = Some("/work dir/%h/$x".into());
+    defs.push(("entry".into(), e));
+    let accepted = round_trip(&defs);
+    assert_eq!(accepted, defs.len(), "every nasty value is carriable");
+}
+
+#[test]
+fn uncarriable_values_are_rejected_not_dropped() {
+    let defs = vec![
+        (
+            "ok".to_string(),
+            def_with(vec!["fine".into()], vec![], None),
+        ),
+        (
+            "nonchar".to_string(),
+            def_with(vec!["a\u{fffe}".into()], vec![], None),
+        ),
+        (
+            "nonchar-env".to_string(),
+            def_with(vec![], vec![("E".into(), "\u{fdd0}".into())], None),
+        ),
+    ];
+    assert_eq!(round_trip(&defs), 1);
+}
+
+fn nasty_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        3 => prop::sample::select(vec!['"', '\'', '\\', '%', '$', ';', ' ', '\n', '\t', '\r', '-', '{', '}', '#', '=', '\u{1}', '\u{7f}', 'é', '🐢']),
+        2 => any::<char>(),
+        2 => prop::char::range('a', 'z'),
+    ]
+}
+
+fn nasty_string() -> impl Strategy<Value = String> {
+    prop::collection::vec(nasty_char(), 0..16)
+        .prop_map(|v| v.into_iter().filter(|c| *c != '\0').collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, max_shrink_iters: 40, ..ProptestConfig::default() })]
+    #[test]
+    fn random_values_round_trip(
+        batch in prop::collection::vec(
+            (prop::collection::vec(nasty_string(), 1..5), prop::collection::vec(nasty_string(), 0..4)),
+            20..40,
+        )
+    ) {
+        let defs: Vec<(String, Definition)> = batch
+            .into_iter()
+            .enumerate()
+            .map(|(i, (args, vals))| {
+                let env = vals.into_iter().enumerate().map(|(j, v)| (format!("P{j}"), v)).collect();
+                (format!("p{i}"), def_with(args, env, None))
+            })
+            .collect();
+        round_trip(&defs);
+    }
+}
