@@ -164,7 +164,11 @@ mod tests {
     fn settings_file_and_override() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("berth.conf");
-        std::fs::write(&f, "# c\nPortRange=3000-3999\nExplicitPortRange=1024-65535\n").unwrap();
+        std::fs::write(
+            &f,
+            "# c\nPortRange=3000-3999\nExplicitPortRange=1024-65535\n",
+        )
+        .unwrap();
         let s = Settings::load(&f, None).unwrap();
         assert_eq!(s.port_range.to_string(), "3000-3999");
         assert_eq!(s.explicit_port_range.first, 1024);
@@ -173,6 +177,9 @@ mod tests {
         std::fs::write(&f, "Bogus=1-2\n").unwrap();
         let e = Settings::load(&f, None).unwrap_err();
         assert!(e.to_string().contains("unknown key"), "{e}");
-        assert_eq!(Settings::load(&dir.path().join("none"), None).unwrap(), Settings::default());
+        assert_eq!(
+            Settings::load(&dir.path().join("none"), None).unwrap(),
+            Settings::default()
+        );
     }
 }

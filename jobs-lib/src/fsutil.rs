@@ -35,7 +35,12 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// the rename.
 ///
 /// Errors: any I/O error; the temp file is removed on error.
-pub fn write_atomic(path: &Path, bytes: &[u8], crash_at: Option<&str>, step: &str) -> io::Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    crash_at: Option<&str>,
+    step: &str,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;

@@ -49,7 +49,10 @@ mod tests {
         let held = StoreLock::acquire(&p).unwrap();
         let other = File::open(&p).unwrap();
         let r = rustix::fs::flock(&other, rustix::fs::FlockOperation::NonBlockingLockExclusive);
-        assert!(r.is_err(), "a second lock must not be granted while the first is held");
+        assert!(
+            r.is_err(),
+            "a second lock must not be granted while the first is held"
+        );
         drop(held);
         rustix::fs::flock(&other, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
     }

@@ -150,7 +150,10 @@ mod tests {
             p.definition_file("web"),
             Path::new("/tmp/r/etc/berth/containers/web.json")
         );
-        assert_eq!(p.home_dir("web"), Path::new("/tmp/r/var/lib/berth/home/web"));
+        assert_eq!(
+            p.home_dir("web"),
+            Path::new("/tmp/r/var/lib/berth/home/web")
+        );
         assert_eq!(p.search_path().len(), 3);
         assert!(!p.is_host_root());
     }

@@ -126,7 +126,12 @@ fn shorten_unknown_field(msg: &str) -> String {
     let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
     let best = expected
         .iter()
-        .map(|e| (edit_distance(&name.to_ascii_lowercase(), &e.to_ascii_lowercase()), *e))
+        .map(|e| {
+            (
+                edit_distance(&name.to_ascii_lowercase(), &e.to_ascii_lowercase()),
+                *e,
+            )
+        })
         .min();
     match best {
         Some((d, e)) if d <= 3 => {

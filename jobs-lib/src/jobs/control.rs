@@ -1,0 +1,173 @@
+//! Start, stop, restart (geard's `StartedContainerStateRequest`,
+//! `StoppedContainerStateRequest`, `RestartContainerRequest`). Start and
+//! stop persist whether the container starts at boot, as geard did: they
+//! rewrite `Started` and daemon-reload, and the generator adds or drops the
+//! `berth.target` want. A request that arrives while the unit is changing
+//! state gets geard's throttled error.
+
+use super::{all_units, begin_mutation, check_id, start_units, Job};
+use crate::context::Context;
+use crate::definition::SocketMode;
+use crate::error::{
+    JobError, SimpleJobError, ERR_CONTAINER_RESTART_FAILED, ERR_CONTAINER_START_FAILED,
+    ERR_CONTAINER_STOP_FAILED, ERR_RESTART_REQUEST_THROTTLED, ERR_START_REQUEST_THROTTLED,
+    ERR_STOP_REQUEST_THROTTLED,
+};
+use crate::response::{JobResponse, Success};
+use crate::systemd::{service_unit, socket_unit};
+
+/// Start container `id` and have it start at boot.
+#[derive(Debug, Clone)]
+pub struct StartedContainerStateRequest {
+    /// The container id.
+    pub id: String,
+}
+
+/// Stop container `id` and keep it off at boot.
+#[derive(Debug, Clone)]
+pub struct StoppedContainerStateRequest {
+    /// The container id.
+    pub id: String,
+}
+
+/// Restart container `id`'s service.
+#[derive(Debug, Clone)]
+pub struct RestartContainerRequest {
+    /// The container id.
+    pub id: String,
+}
+
+/// Fails with `throttled` when any of `units` is changing state.
+fn throttle(ctx: &Context, units: &[String], throttled: SimpleJobError) -> Result<(), JobError> {
+    for u in units {
+        if let Ok(s) = ctx.systemd.unit_state(u) {
+            if s.is_changing() {
+                return Err(throttled.detail(format!("({u} is {})", s.active_state)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_started(
+    ctx: &Context,
+    id: &str,
+    started: bool,
+    fail: SimpleJobError,
+    throttled: SimpleJobError,
+) -> Result<Vec<String>, JobError> {
+    let _lock = begin_mutation(ctx)?;
+    let store = ctx.store();
+    let mut l = store.require(id)?;
+    let units = all_units(id, &l.definition);
+    throttle(ctx, &units, throttled)?;
+    if l.definition.started != started {
+        l.definition.started = started;
+        store.write(id, &l.definition)?;
+        ctx.systemd.daemon_reload().map_err(|e| fail.detail(e))?;
+    }
+    Ok(if started {
+        start_units(id, &l.definition)
+    } else {
+        units
+    })
+}
+
+impl Job for StartedContainerStateRequest {
+    fn name(&self) -> &'static str {
+        "start"
+    }
+    fn container(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+    fn mutates(&self) -> bool {
+        true
+    }
+    fn check(&self) -> Result<(), JobError> {
+        check_id(&self.id)
+    }
+    fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
+        let units = set_started(
+            ctx,
+            &self.id,
+            true,
+            ERR_CONTAINER_START_FAILED,
+            ERR_START_REQUEST_THROTTLED,
+        )?;
+        for u in &units {
+            ctx.systemd
+                .start_unit(u)
+                .map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
+        }
+        Ok(Success::accepted()
+            .data(serde_json::json!({"Id": self.id, "Started": true, "Units": units}))
+            .message(format!("starting {} ({})", self.id, units.join(", "))))
+    }
+}
+
+impl Job for StoppedContainerStateRequest {
+    fn name(&self) -> &'static str {
+        "stop"
+    }
+    fn container(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+    fn mutates(&self) -> bool {
+        true
+    }
+    fn check(&self) -> Result<(), JobError> {
+        check_id(&self.id)
+    }
+    fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
+        let units = set_started(
+            ctx,
+            &self.id,
+            false,
+            ERR_CONTAINER_STOP_FAILED,
+            ERR_STOP_REQUEST_THROTTLED,
+        )?;
+        for u in &units {
+            ctx.systemd
+                .stop_unit(u)
+                .map_err(|e| ERR_CONTAINER_STOP_FAILED.detail(e))?;
+        }
+        Ok(Success::accepted()
+            .data(serde_json::json!({"Id": self.id, "Started": false, "Units": units}))
+            .message(format!("stopping {} ({})", self.id, units.join(", "))))
+    }
+}
+
+impl Job for RestartContainerRequest {
+    fn name(&self) -> &'static str {
+        "restart"
+    }
+    fn container(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+    /// Journaled by request id, so a replayed restart does not restart again.
+    fn mutates(&self) -> bool {
+        true
+    }
+    fn check(&self) -> Result<(), JobError> {
+        check_id(&self.id)
+    }
+    fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
+        let l = ctx.store().require(&self.id)?;
+        let units = all_units(&self.id, &l.definition);
+        throttle(ctx, &units, ERR_RESTART_REQUEST_THROTTLED)?;
+        // A socket-activated container restarts its service; the socket
+        // keeps listening.
+        let unit = service_unit(&self.id);
+        ctx.systemd
+            .restart_unit(&unit)
+            .map_err(|e| ERR_CONTAINER_RESTART_FAILED.detail(e))?;
+        if l.definition.socket_mode() != SocketMode::None {
+            ctx.systemd
+                .start_unit(&socket_unit(&self.id))
+                .map_err(|e| ERR_CONTAINER_RESTART_FAILED.detail(e))?;
+        }
+        Ok(Success::accepted()
+            .data(serde_json::json!({"Id": self.id, "Unit": unit}))
+            .message(format!("restarting {}", self.id)))
+    }
+}

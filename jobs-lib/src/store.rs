@@ -1,0 +1,254 @@
+//! The definition store (berth's state is its definitions, never units
+//! parsed back) and the recovery of jobs that died half-way.
+//!
+//! **Recovery.** A mutating job on `<id>` first writes `pending/<id>`; it
+//! removes it after [`Store::settle`] at its end. Every mutating job, under
+//! the store lock, settles the ids left pending (their jobs died: the lock
+//! is free only when its holder is gone), which releases every port, MCS
+//! level and user `<id>` claimed but whose definition does not reference
+//! (see [`crate::reservation`] for why claims are written first). Listing an
+//! empty `pending/` is all it costs when nothing died.
+
+use crate::context::Context;
+use crate::definition::{load_file, validate_id, Definition, DefinitionError, LoadedDefinition};
+use crate::error::{FailureKind, JobError};
+use crate::fsutil;
+use crate::mcs::McsCategories;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+
+/// The store of one context.
+pub struct Store<'a> {
+    ctx: &'a Context,
+}
+
+/// A definition found while listing.
+#[derive(Debug)]
+pub struct Listed {
+    /// The id.
+    pub id: String,
+    /// The file in force.
+    pub path: PathBuf,
+    /// The definition, or why it cannot be used.
+    pub definition: Result<Definition, DefinitionError>,
+    /// Files for the same id later on the search path, not in force.
+    pub shadowed: Vec<PathBuf>,
+}
+
+/// An I/O failure of the store as a job error.
+pub fn io_error(what: impl std::fmt::Display, e: io::Error) -> JobError {
+    JobError::new(FailureKind::Error, "The berth store could not be updated.")
+        .detail(format!("{what}: {e}"))
+}
+
+impl<'a> Store<'a> {
+    /// The store of `ctx`.
+    pub fn new(ctx: &'a Context) -> Store<'a> {
+        Store { ctx }
+    }
+
+    /// The file in force for `id`: the first on the search path.
+    pub fn find(&self, id: &str) -> Option<PathBuf> {
+        validate_id(id).ok()?;
+        self.ctx
+            .paths
+            .search_path()
+            .iter()
+            .map(|d| d.join(format!("{id}.json")))
+            .find(|p| p.is_file())
+    }
+
+    /// The definition in force for `id`, `None` when there is none.
+    ///
+    /// Errors: the file exists but is unreadable or invalid.
+    pub fn load(&self, id: &str) -> Result<Option<LoadedDefinition>, DefinitionError> {
+        match self.find(id) {
+            Some(p) => load_file(&p).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The definition for `id` or geard's `ErrContainerNotFound`.
+    pub fn require(&self, id: &str) -> Result<LoadedDefinition, JobError> {
+        match self.load(id) {
+            Ok(Some(d)) => Ok(d),
+            Ok(None) => Err(crate::error::ERR_CONTAINER_NOT_FOUND.detail(format!("(id {id})"))),
+            Err(e) => Err(JobError::new(
+                FailureKind::Error,
+                "The stored definition cannot be used.",
+            )
+            .detail(e)),
+        }
+    }
+
+    /// Writes `def` as `<definitions dir>/<id>.json` atomically, after
+    /// checking it as a stored definition. Crash points:
+    /// `definition-temp` (temp synced, not renamed).
+    pub fn write(&self, id: &str, def: &Definition) -> Result<(), JobError> {
+        validate_id(id).map_err(|e| JobError::invalid(e.to_string()))?;
+        def.validate()
+            .map_err(|e| JobError::invalid("The definition is not valid.").detail(e))?;
+        let path = self.ctx.paths.definition_file(id);
+        fsutil::write_atomic(
+            &path,
+            def.to_json().as_bytes(),
+            self.ctx.crash_at.as_deref(),
+            "definition-temp",
+        )
+        .map_err(|e| io_error(path.display(), e))
+    }
+
+    /// Writes raw bytes back (rollback of a definition to what it was).
+    pub fn write_raw(&self, id: &str, bytes: &[u8]) -> Result<(), JobError> {
+        let path = self.ctx.paths.definition_file(id);
+        fsutil::write_atomic(&path, bytes, None, "").map_err(|e| io_error(path.display(), e))
+    }
+
+    /// Removes `<definitions dir>/<id>.json`; returns whether it existed.
+    pub fn remove(&self, id: &str) -> Result<bool, JobError> {
+        let path = self.ctx.paths.definition_file(id);
+        let existed = fsutil::remove_if_exists(&path).map_err(|e| io_error(path.display(), e))?;
+        if existed {
+            fsutil::sync_dir(self.ctx.paths.definitions_dir())
+                .map_err(|e| io_error(path.display(), e))?;
+        }
+        Ok(existed)
+    }
+
+    /// Every id on the search path, sorted, first file wins.
+    pub fn list(&self) -> io::Result<Vec<Listed>> {
+        let mut found: BTreeMap<String, Listed> = BTreeMap::new();
+        for dir in self.ctx.paths.search_path() {
+            let rd = match fs::read_dir(dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let mut names: Vec<String> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+                .collect();
+            names.sort();
+            for n in names {
+                let path = dir.join(&n);
+                let id = n.trim_end_matches(".json").to_owned();
+                match found.get_mut(&id) {
+                    Some(l) => l.shadowed.push(path),
+                    None => {
+                        let definition = load_file(&path).map(|l| l.definition);
+                        found.insert(
+                            id.clone(),
+                            Listed {
+                                id,
+                                path,
+                                definition,
+                                shadowed: Vec::new(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
+    /// Marks a mutating job on `id` as in progress.
+    pub fn mark_pending(&self, id: &str) -> Result<(), JobError> {
+        let dir = self.ctx.paths.pending_dir();
+        let p = dir.join(id);
+        fs::write(&p, b"")
+            .or_else(|e| {
+                if e.kind() == io::ErrorKind::NotFound {
+                    fs::create_dir_all(&dir)?;
+                    fs::write(&p, b"")
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| io_error(p.display(), e))
+    }
+
+    /// Settles every id a dead job left pending. Call with the lock held.
+    pub fn reclaim_pending(&self) -> Result<Vec<String>, JobError> {
+        let dir = self.ctx.paths.pending_dir();
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error(dir.display(), e)),
+        };
+        let mut ids: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| validate_id(n).is_ok())
+            .collect();
+        ids.sort();
+        for id in &ids {
+            self.ctx.info(&format!(
+                "recovering container {id}: a job on it did not finish"
+            ));
+            self.settle(id)?;
+        }
+        Ok(ids)
+    }
+
+    /// Makes what `id` owns match its definition in force: releases every
+    /// claimed port and MCS level it does not reference, removes the user
+    /// berth created when the definition is gone or not isolated, and
+    /// clears the pending mark. A definition that exists but cannot be
+    /// read keeps everything. Call with the lock held.
+    pub fn settle(&self, id: &str) -> Result<(), JobError> {
+        let loaded = match self.load(id) {
+            Ok(l) => l.map(|l| l.definition),
+            Err(e) => {
+                self.ctx.info(&format!("keeping everything {id} owns: {e}"));
+                return self.clear_pending(id);
+            }
+        };
+        let ports = self.ctx.ports();
+        let mcs = self.ctx.mcs();
+        let mut keep_ports = Vec::new();
+        let mut keep_mcs = None;
+        if let Some(d) = &loaded {
+            for p in &d.ports {
+                keep_ports.push(p.external);
+                keep_ports.extend(p.backend);
+            }
+            keep_mcs = d.mcs_level.as_deref().and_then(McsCategories::parse_level);
+        }
+        let claimed = ports.claimed_by(id).map_err(|e| io_error("ports", e))?;
+        for p in claimed.into_iter().filter(|p| !keep_ports.contains(p)) {
+            ports
+                .release(p, id)
+                .map_err(|e| io_error(format!("port {p}"), e))?;
+        }
+        for c in mcs.claimed_by(id).map_err(|e| io_error("mcs", e))? {
+            if Some(c) != keep_mcs {
+                mcs.release(c, id).map_err(|e| io_error(c.level(), e))?;
+            }
+        }
+        let owner_dir = self.ctx.paths.owners_root().join(id);
+        let user_mark = owner_dir.join("user");
+        let keep_user = loaded.as_ref().is_some_and(|d| d.isolate);
+        if !keep_user && user_mark.exists() {
+            self.ctx.users().remove(id).map_err(|e| {
+                JobError::new(FailureKind::Error, "Unable to remove the container user.").detail(e)
+            })?;
+            fsutil::remove_if_exists(&user_mark).map_err(|e| io_error(user_mark.display(), e))?;
+        }
+        if loaded.is_none() {
+            let _ = fs::remove_dir(&owner_dir);
+        }
+        let _ = fsutil::remove_if_exists(&fsutil::temp_path(&self.ctx.paths.definition_file(id)));
+        self.clear_pending(id)
+    }
+
+    fn clear_pending(&self, id: &str) -> Result<(), JobError> {
+        let p = self.ctx.paths.pending_dir().join(id);
+        fsutil::remove_if_exists(&p)
+            .map(drop)
+            .map_err(|e| io_error(p.display(), e))
+    }
+}

@@ -1,0 +1,288 @@
+//! Per-container users: an isolated container runs as the system user
+//! `ctr-<id>` (no login shell, home `/var/lib/berth/home/<id>`) with a
+//! subordinate uid/gid range (`SubordinateRange`, subuid(5)/subgid(5)) that
+//! podman maps the container's users to, so root in the container is an
+//! unprivileged range on the host.
+//!
+//! The distro tools do the edits (`useradd --system`, `usermod
+//! --add-subuids/--add-subgids`, `userdel`), with `--prefix <root>` under a
+//! root prefix (shadow-utils' own locking protects the files); berth picks
+//! the subordinate range itself, under the store lock.
+
+use crate::host::{Host, HostError};
+use crate::paths::Paths;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+
+/// Size of a container's subordinate range (login.defs(5) `SUB_UID_COUNT`).
+pub const SUBID_COUNT: u32 = 65536;
+/// Lowest subordinate id handed out (login.defs(5) `SUB_UID_MIN`).
+pub const SUBID_MIN: u32 = 100_000;
+/// Highest subordinate id (login.defs(5) `SUB_UID_MAX`).
+pub const SUBID_MAX: u32 = 600_100_000;
+/// The shell of container users.
+pub const NOLOGIN: &str = "/usr/sbin/nologin";
+
+/// The user name of container `id`: `ctr-<id>`.
+pub fn user_name(id: &str) -> String {
+    format!("ctr-{id}")
+}
+
+/// A subordinate id range: `start .. start+count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SubordinateRange {
+    /// First id.
+    pub start: u32,
+    /// Number of ids.
+    pub count: u32,
+}
+
+/// A container user as created.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerUser {
+    /// `ctr-<id>`.
+    pub name: String,
+    /// Its uid.
+    pub uid: u32,
+    /// Its primary gid.
+    pub gid: u32,
+    /// Its subordinate uid and gid range (the same numbers for both).
+    pub subordinate: SubordinateRange,
+}
+
+/// Why a user could not be created or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// A tool failed.
+    #[error(transparent)]
+    Tool(#[from] HostError),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The user exists and berth did not create it.
+    #[error("user {0} exists already and was not created by berth")]
+    Foreign(String),
+    /// No subordinate range is left.
+    #[error("no free subordinate id range of {SUBID_COUNT} ids below {SUBID_MAX}")]
+    NoSubordinateRange,
+}
+
+/// User management under a root.
+pub struct Users<'a> {
+    paths: &'a Paths,
+    host: &'a Host,
+}
+
+impl<'a> Users<'a> {
+    /// Users of the installation at `paths`, edited with `host`'s tools.
+    pub fn new(paths: &'a Paths, host: &'a Host) -> Users<'a> {
+        Users { paths, host }
+    }
+
+    fn prefixed(&self, program: &str) -> std::process::Command {
+        let mut c = self.host.command(program);
+        if !self.paths.is_host_root() {
+            c.arg("--prefix").arg(self.paths.root());
+        }
+        c
+    }
+
+    /// `(uid, gid)` of `name` from `<root>/etc/passwd`.
+    pub fn lookup(&self, name: &str) -> io::Result<Option<(u32, u32)>> {
+        let text = match fs::read_to_string(self.paths.etc("passwd")) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 4 && f[0] == name)
+                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+        }))
+    }
+
+    /// The subordinate range of `name` in `<root>/etc/<file>` (`subuid`,
+    /// `subgid`), matched on the whole name field.
+    pub fn subordinate(&self, file: &str, name: &str) -> io::Result<Vec<SubordinateRange>> {
+        Ok(parse_subid(&read_or_empty(&self.paths.etc(file))?)
+            .into_iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// A free range: above every range in subuid and subgid.
+    fn free_range(&self) -> Result<SubordinateRange, UserError> {
+        let mut top = SUBID_MIN;
+        for f in ["subuid", "subgid"] {
+            for (_, r) in parse_subid(&read_or_empty(&self.paths.etc(f))?) {
+                top = top.max(r.start.saturating_add(r.count));
+            }
+        }
+        if top.saturating_add(SUBID_COUNT) > SUBID_MAX {
+            return Err(UserError::NoSubordinateRange);
+        }
+        Ok(SubordinateRange {
+            start: top,
+            count: SUBID_COUNT,
+        })
+    }
+
+    /// Creates `ctr-<id>` with a subordinate range and its home directory
+    /// (mode 0700, owned by the user).
+    ///
+    /// Errors: [`UserError::Foreign`] if the user exists already (callers
+    /// check berth's ownership record first), a tool failure, I/O.
+    pub fn create(&self, id: &str) -> Result<ContainerUser, UserError> {
+        let name = user_name(id);
+        self.ensure_files()?;
+        if self.lookup(&name)?.is_some() {
+            return Err(UserError::Foreign(name));
+        }
+        let mut c = self.prefixed("useradd");
+        c.args(["--system", "--user-group", "--no-create-home", "--home-dir"])
+            .arg(Paths::home_in_passwd(id))
+            .args(["--shell", NOLOGIN, "--comment"])
+            .arg(format!("berth container {id}"))
+            .arg(&name);
+        self.host.run(c)?;
+        let range = self.free_range()?;
+        let spec = format!("{}-{}", range.start, range.start + range.count - 1);
+        let mut c = self.prefixed("usermod");
+        c.arg("--add-subuids")
+            .arg(&spec)
+            .arg("--add-subgids")
+            .arg(&spec)
+            .arg(&name);
+        self.host.run(c)?;
+        let (uid, gid) = self
+            .lookup(&name)?
+            .ok_or_else(|| io::Error::other(format!("useradd did not create {name}")))?;
+        let home = self.paths.home_dir(id);
+        fs::create_dir_all(&home)?;
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700))?;
+        std::os::unix::fs::chown(&home, Some(uid), Some(gid))?;
+        Ok(ContainerUser {
+            name,
+            uid,
+            gid,
+            subordinate: range,
+        })
+    }
+
+    /// The existing user `ctr-<id>` with its subordinate range.
+    pub fn existing(&self, id: &str) -> io::Result<Option<ContainerUser>> {
+        let name = user_name(id);
+        let Some((uid, gid)) = self.lookup(&name)? else {
+            return Ok(None);
+        };
+        let subordinate = self
+            .subordinate("subuid", &name)?
+            .first()
+            .copied()
+            .unwrap_or(SubordinateRange { start: 0, count: 0 });
+        Ok(Some(ContainerUser {
+            name,
+            uid,
+            gid,
+            subordinate,
+        }))
+    }
+
+    /// Removes `ctr-<id>`, its subordinate ranges and its home directory.
+    /// A user that does not exist is not an error. Entries of other users
+    /// are never touched (names are compared whole).
+    pub fn remove(&self, id: &str) -> Result<(), UserError> {
+        let name = user_name(id);
+        if self.lookup(&name)?.is_some() {
+            let mut c = self.prefixed("userdel");
+            c.arg(&name);
+            if let Err(e) = self.host.run(c) {
+                // 6: "specified user doesn't exist" (userdel(8)).
+                if e.code != Some(6) {
+                    return Err(e.into());
+                }
+            }
+        }
+        // userdel drops subordinate ranges itself (shadow ≥ 4.2); make sure.
+        for f in ["subuid", "subgid"] {
+            let path = self.paths.etc(f);
+            let text = read_or_empty(&path)?;
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| l.split(':').next() != Some(name.as_str()))
+                .collect();
+            if kept.len() != text.lines().count() {
+                let mut out = kept.join("\n");
+                out.push('\n');
+                crate::fsutil::write_atomic(&path, out.as_bytes(), None, "")?;
+            }
+        }
+        match fs::remove_dir_all(self.paths.home_dir(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Under a root prefix, the account files may be missing: create them
+    /// empty (on the host they exist; subuid/subgid may not).
+    fn ensure_files(&self) -> io::Result<()> {
+        let names: &[&str] = if self.paths.is_host_root() {
+            &["subuid", "subgid"]
+        } else {
+            &["passwd", "group", "shadow", "gshadow", "subuid", "subgid"]
+        };
+        fs::create_dir_all(self.paths.etc(""))?;
+        for n in names {
+            let p = self.paths.etc(n);
+            if !p.exists() {
+                let mode = if n.contains("shadow") { 0o600 } else { 0o644 };
+                fs::write(&p, "")?;
+                fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_or_empty(p: &std::path::Path) -> io::Result<String> {
+    match fs::read_to_string(p) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Parses subuid(5) lines `name:start:count`; malformed lines are skipped.
+pub fn parse_subid(text: &str) -> Vec<(String, SubordinateRange)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?.to_owned();
+            let start = f.next()?.trim().parse().ok()?;
+            let count = f.next()?.trim().parse().ok()?;
+            Some((name, SubordinateRange { start, count }))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_subid_lines() {
+        let v = parse_subid("a:100000:65536\nbad\nctr-x:165536:65536\n");
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].1.start, 165_536);
+    }
+
+    #[test]
+    fn user_names() {
+        assert_eq!(user_name("web"), "ctr-web");
+    }
+}
