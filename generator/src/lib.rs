@@ -15,9 +15,10 @@ pub mod search;
 
 use berth_jobs::definition::load_file_as;
 use log::{Level, Logger};
-use output::Sink;
+use output::{DirSink, Sink};
 use render::{render, InstallPaths};
-use search::{discover, SearchPath};
+use search::{discover, Candidate, SearchPath};
+use std::path::Path;
 
 /// What a run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -45,72 +46,144 @@ impl Outcome {
     }
 }
 
-/// Generates the units of every definition on `search` into `sink`.
-///
-/// One bad definition never stops the others: each rejection is logged as
-/// one `err` line `<file>: <field and rule>` and counted.
-pub fn generate(
-    search: &SearchPath,
-    paths: &InstallPaths,
-    sink: &mut dyn Sink,
-    log: &mut Logger,
-) -> Outcome {
-    let mut outcome = Outcome::default();
+/// One log line, kept until it can be written in definition order.
+type LogLine = (Level, String);
+
+/// What happened to one candidate (logs in order, and its outcome).
+#[derive(Default)]
+struct Report {
+    logs: Vec<LogLine>,
+    outcome: Outcome,
+}
+
+/// Reads, validates, renders and writes one definition.
+fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
+    let mut r = Report::default();
+    for s in &c.shadowed {
+        r.logs.push((
+            Level::Info,
+            format!("{} is shadowed by {}", s.display(), c.path.display()),
+        ));
+    }
+    if c.masked {
+        r.logs.push((
+            Level::Info,
+            format!("{} is masked; no units for {}", c.path.display(), c.stem),
+        ));
+        r.outcome.masked = 1;
+        return r;
+    }
+    let loaded = match load_file_as(&c.path, &c.read_from) {
+        Ok(l) => l,
+        Err(e) => {
+            r.logs.push((Level::Err, format!("rejected {e}")));
+            r.outcome.rejected = 1;
+            return r;
+        }
+    };
+    let source = c.path.to_string_lossy();
+    let rendered = match render(&loaded.id, &source, &loaded.definition, paths) {
+        Ok(x) => x,
+        Err(e) => {
+            r.logs
+                .push((Level::Err, format!("rejected {}: {e}", c.path.display())));
+            r.outcome.rejected = 1;
+            return r;
+        }
+    };
+    let written = rendered
+        .units
+        .iter()
+        .try_for_each(|u| sink.unit(u))
+        .and_then(|_| rendered.links.iter().try_for_each(|l| sink.link(l)));
+    match written {
+        Ok(()) => r.outcome.generated = 1,
+        Err(e) => {
+            r.logs.push((
+                Level::Err,
+                format!("{}: cannot write units: {e}", c.path.display()),
+            ));
+            r.outcome.io_errors = 1;
+        }
+    }
+    r
+}
+
+fn merge(total: &mut Outcome, r: &Report, log: &mut Logger) {
+    for (level, msg) in &r.logs {
+        log.log(*level, msg);
+    }
+    total.generated += r.outcome.generated;
+    total.rejected += r.outcome.rejected;
+    total.masked += r.outcome.masked;
+    total.io_errors += r.outcome.io_errors;
+}
+
+fn discover_logged(search: &SearchPath, total: &mut Outcome, log: &mut Logger) -> Vec<Candidate> {
     let (candidates, list_errors) = discover(search);
     for e in list_errors {
         log.log(
             Level::Err,
             &format!("{}: cannot list directory: {}", e.dir.display(), e.error),
         );
-        outcome.io_errors += 1;
+        total.io_errors += 1;
     }
-    for c in candidates {
-        for s in &c.shadowed {
-            log.log(
-                Level::Info,
-                &format!("{} is shadowed by {}", s.display(), c.path.display()),
-            );
-        }
-        if c.masked {
-            log.log(
-                Level::Info,
-                &format!("{} is masked; no units for {}", c.path.display(), c.stem),
-            );
-            outcome.masked += 1;
-            continue;
-        }
-        let loaded = match load_file_as(&c.path, &c.read_from) {
-            Ok(l) => l,
-            Err(e) => {
-                log.log(Level::Err, &format!("rejected {e}"));
-                outcome.rejected += 1;
-                continue;
-            }
-        };
-        let source = c.path.to_string_lossy();
-        let rendered = match render(&loaded.id, &source, &loaded.definition, paths) {
-            Ok(r) => r,
-            Err(e) => {
-                log.log(Level::Err, &format!("rejected {}: {e}", c.path.display()));
-                outcome.rejected += 1;
-                continue;
-            }
-        };
-        let written = rendered
-            .units
-            .iter()
-            .try_for_each(|u| sink.unit(u))
-            .and_then(|_| rendered.links.iter().try_for_each(|l| sink.link(l)));
-        match written {
-            Ok(()) => outcome.generated += 1,
-            Err(e) => {
-                log.log(
-                    Level::Err,
-                    &format!("{}: cannot write units: {e}", c.path.display()),
-                );
-                outcome.io_errors += 1;
-            }
-        }
+    candidates
+}
+
+/// Generates the units of every definition on `search` into `sink`, one
+/// definition after another (used for `--dry-run`, whose output is ordered).
+///
+/// One bad definition never stops the others: each rejection is logged as
+/// one `err` line `rejected <file>: <field and rule>` and counted.
+pub fn generate(
+    search: &SearchPath,
+    paths: &InstallPaths,
+    sink: &mut dyn Sink,
+    log: &mut Logger,
+) -> Outcome {
+    let mut total = Outcome::default();
+    for c in discover_logged(search, &mut total, log) {
+        let r = process(&c, paths, sink);
+        merge(&mut total, &r, log);
     }
-    outcome
+    total
+}
+
+/// Like [`generate`], writing into `dir` with up to `threads` threads
+/// (each definition's files are independent, and the generator runs on
+/// every boot). Log lines still come out in definition order, so the log
+/// is as deterministic as the output.
+pub fn generate_into_dir(
+    search: &SearchPath,
+    paths: &InstallPaths,
+    dir: &Path,
+    threads: usize,
+    log: &mut Logger,
+) -> Outcome {
+    let mut total = Outcome::default();
+    let candidates = discover_logged(search, &mut total, log);
+    // Below this, starting threads costs more than it saves.
+    const MIN_PER_THREAD: usize = 64;
+    let threads = threads.clamp(1, candidates.len() / MIN_PER_THREAD + 1);
+    let chunk = candidates.len().div_ceil(threads).max(1);
+    let reports: Vec<Vec<Report>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut sink = DirSink::new(dir);
+                    part.iter().map(|c| process(c, paths, &mut sink)).collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("generator worker panicked"))
+            .collect()
+    });
+    for r in reports.iter().flatten() {
+        merge(&mut total, r, log);
+    }
+    total
 }

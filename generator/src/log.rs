@@ -65,6 +65,16 @@ impl Logger {
         }
     }
 
+    /// A logger writing kernel-log records to `file` (tests use a plain
+    /// file in place of `/dev/kmsg`).
+    pub fn to_kmsg_file(file: File, max: Level) -> Self {
+        Logger {
+            kmsg: Some(file),
+            max,
+            pid: std::process::id(),
+        }
+    }
+
     /// Logs one line at `level` (dropped when above the configured level).
     /// A failed kmsg write falls back to stderr; logging never fails.
     pub fn log(&mut self, level: Level, msg: &str) {
@@ -80,5 +90,41 @@ impl Logger {
             }
         }
         let _ = writeln!(std::io::stderr().lock(), "berth-generator: {msg}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmsg_records_carry_priority_tag_and_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kmsg");
+        let f = File::create(&path).unwrap();
+        let mut log = Logger::to_kmsg_file(f, Level::Info);
+        log.log(
+            Level::Err,
+            "rejected /etc/berth/containers/x.json: field Image: bad\nsecond",
+        );
+        log.log(Level::Debug, "dropped: above the level");
+        log.log(Level::Info, "x is shadowed by y");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let pid = std::process::id();
+        assert_eq!(
+            text,
+            format!(
+                "<3>berth-generator[{pid}]: rejected /etc/berth/containers/x.json: field Image: bad\\nsecond\n\
+<6>berth-generator[{pid}]: x is shadowed by y\n"
+            )
+        );
+    }
+
+    #[test]
+    fn levels_parse_like_systemd() {
+        assert_eq!(parse_level("debug"), Some(Level::Debug));
+        assert_eq!(parse_level("4"), Some(Level::Warning));
+        assert_eq!(parse_level("crit"), Some(Level::Err));
+        assert_eq!(parse_level("loud"), None);
     }
 }

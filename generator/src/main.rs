@@ -1,11 +1,11 @@
 //! `berth-generator NORMAL_DIR [EARLY_DIR LATE_DIR]` as systemd runs it, or
 //! `berth-generator --dry-run` to print what it would write.
 
-use berth_generator::generate;
 use berth_generator::log::Logger;
-use berth_generator::output::{DirSink, PrintSink};
+use berth_generator::output::PrintSink;
 use berth_generator::render::InstallPaths;
 use berth_generator::search::SearchPath;
+use berth_generator::{generate, generate_into_dir};
 use std::path::PathBuf;
 
 const USAGE: &str = "\
@@ -65,8 +65,8 @@ fn main() {
             usage_error("expected NORMAL_DIR or NORMAL_DIR EARLY_DIR LATE_DIR");
         }
         let mut log = Logger::from_env(false);
-        let mut sink = DirSink::new(&dirs[0]);
-        generate(&search, &paths, &mut sink, &mut log)
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        generate_into_dir(&search, &paths, &dirs[0], threads, &mut log)
     };
     std::process::exit(outcome.exit_code());
 }

@@ -139,9 +139,14 @@ pub fn discover(sp: &SearchPath) -> (Vec<Candidate>, Vec<ListError>) {
                 continue;
             }
             let read_from = real_dir.join(&name);
-            let masked = std::fs::metadata(&read_from)
-                .map(|m| m.file_type().is_char_device())
-                .unwrap_or(false);
+            // Only a symlink or device can mask; skip the stat otherwise
+            // (d_type comes free with readdir).
+            let masked = match entry.file_type() {
+                Ok(t) if t.is_file() => false,
+                _ => std::fs::metadata(&read_from)
+                    .map(|m| m.file_type().is_char_device())
+                    .unwrap_or(false),
+            };
             let stem = String::from_utf8_lossy(&bytes[..bytes.len() - 5]).into_owned();
             found.insert(
                 name,

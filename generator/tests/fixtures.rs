@@ -96,3 +96,63 @@ fn output_is_deterministic() {
         );
     }
 }
+
+/// `--dry-run` prints every unit after a `---name---` line, writes nothing,
+/// and exits non-zero when a definition was rejected.
+#[test]
+fn dry_run_prints_units_and_reports_rejections() {
+    let case = repo().join("tests/generator/08-bad-among-good");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth-generator"))
+        .arg("--dry-run")
+        .env("BERTH_GENERATOR_ROOT", &case)
+        .env_remove("BERTH_DEFINITIONS_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let expected = std::fs::read_to_string(case.join("expected/berth-good1.service")).unwrap();
+    assert!(
+        stdout.starts_with(&format!("---berth-good1.service---\n{expected}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("---berth-good2.service---\n"));
+    assert!(
+        stdout.contains("---berth.target.wants/berth-good1.service -> ../berth-good1.service---\n")
+    );
+    assert!(!stdout.contains("broken"));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("broken.json")).count(),
+        1,
+        "{stderr}"
+    );
+
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_berth-generator"))
+        .arg("--dry-run")
+        .env(
+            "BERTH_GENERATOR_ROOT",
+            repo().join("tests/generator/02-basic"),
+        )
+        .env_remove("BERTH_DEFINITIONS_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+}
+
+/// Usage errors exit 2 and say what was wrong.
+#[test]
+fn usage_errors() {
+    for args in [
+        &["--bogus"][..],
+        &[][..],
+        &["a", "b"][..],
+        &["--dry-run", "dir"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth-generator"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Usage:"));
+    }
+}
