@@ -1,1 +1,245 @@
-fn main() {}
+//! `berth`: the command line over the job library (geard's jobs API).
+//! Parses arguments, builds one job, dispatches it, prints the reply (a
+//! table or message, or JSON with `--json`) and exits with the code of the
+//! failure kind (see `args::EXIT_CODES`).
+
+mod args;
+mod output;
+mod parse;
+
+use anyhow::Context as _;
+use args::{Cli, Command, Internal};
+use berth_jobs::context::Context;
+use berth_jobs::definition::{Definition, Environment};
+use berth_jobs::error::JobError;
+use berth_jobs::jobs::{self, dispatch, Job};
+use berth_jobs::request_id::RequestIdentifier;
+use berth_jobs::response::Response;
+use clap::{CommandFactory, Parser};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("berth: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn invalid(json: bool, msg: String) -> ExitCode {
+    output::failure(json, &JobError::invalid(msg))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.json;
+    if let Command::Internal(Internal::Man { dir }) = &cli.command {
+        return generate_man(dir).map(|_| ExitCode::SUCCESS);
+    }
+    if let Command::Internal(Internal::Completions { shell, dir }) = &cli.command {
+        std::fs::create_dir_all(dir)?;
+        let path = clap_complete::generate_to(*shell, &mut Cli::command(), "berth", dir)?;
+        println!("{}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let request_id = match &cli.request_id {
+        Some(s) => match s.parse::<RequestIdentifier>() {
+            Ok(r) => Some(r),
+            Err(e) => return Ok(invalid(json, e.to_string())),
+        },
+        None => None,
+    };
+    let ctx = Context::from_env(cli.root.clone()).map_err(anyhow::Error::msg)?;
+    let job: Box<dyn Job> = match build_job(cli.command) {
+        Ok(Built::Job(j)) => j,
+        Ok(Built::ApplyLinks(id)) => {
+            return Ok(match berth_jobs::links::apply(&ctx, &id) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => output::failure(json, &e),
+            })
+        }
+        Err(e) => return Ok(output::failure(json, &e)),
+    };
+    let streams = job.name() == "logs";
+    if streams && json {
+        // Collect the (bounded) journal and print it as JSON lines.
+        let mut buf = Vec::new();
+        let out = dispatch(
+            &ctx,
+            job.as_ref(),
+            request_id,
+            Response::new(&mut buf, false),
+        );
+        return Ok(match out {
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf);
+                let lines: Vec<&str> = text.lines().collect();
+                println!("{}", serde_json::json!({ "Lines": lines }));
+                ExitCode::SUCCESS
+            }
+            Err(e) => output::failure(json, &e),
+        });
+    }
+    let stdout = std::io::stdout();
+    let out = dispatch(
+        &ctx,
+        job.as_ref(),
+        request_id,
+        Response::new(stdout.lock(), streams),
+    );
+    Ok(match out {
+        Ok(reply) => output::success(json, &reply),
+        Err(e) => output::failure(json, &e),
+    })
+}
+
+enum Built {
+    Job(Box<dyn Job>),
+    ApplyLinks(String),
+}
+
+fn build_job(cmd: Command) -> Result<Built, JobError> {
+    let inv = JobError::invalid;
+    Ok(Built::Job(match cmd {
+        Command::Install(a) => {
+            let definition = match &a.from_json {
+                Some(f) => {
+                    let bytes = if f.as_os_str() == "-" {
+                        let mut b = Vec::new();
+                        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+                            .map_err(|e| inv(format!("stdin: {e}")))?;
+                        b
+                    } else {
+                        std::fs::read(f).map_err(|e| inv(format!("{}: {e}", f.display())))?
+                    };
+                    let mut d =
+                        parse_request(&bytes).map_err(|e| inv(format!("{}: {e}", f.display())))?;
+                    d.started |= a.start;
+                    d
+                }
+                None => {
+                    let ports = a
+                        .ports
+                        .iter()
+                        .map(|p| parse::port(p))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(inv)?;
+                    let vars = a
+                        .env
+                        .iter()
+                        .map(|e| parse::env(e))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(inv)?;
+                    Definition {
+                        image: a.image.unwrap_or_default(),
+                        started: a.start,
+                        isolate: a.isolate,
+                        socket_activation: a.socket_activated,
+                        ports,
+                        environment: (!vars.is_empty()).then_some(Environment { variables: vars }),
+                        ..Definition::default()
+                    }
+                }
+            };
+            Box::new(jobs::InstallContainerRequest {
+                id: a.id,
+                definition,
+            })
+        }
+        Command::Start(a) => Box::new(jobs::StartedContainerStateRequest { id: a.id }),
+        Command::Stop(a) => Box::new(jobs::StoppedContainerStateRequest { id: a.id }),
+        Command::Restart(a) => Box::new(jobs::RestartContainerRequest { id: a.id }),
+        Command::Status(a) => Box::new(jobs::ContainerStatusRequest { id: a.id }),
+        Command::Logs(a) => Box::new(jobs::ContainerLogRequest {
+            id: a.id,
+            lines: a.lines,
+        }),
+        Command::Ports(a) => Box::new(jobs::ContainerPortsRequest { id: a.id }),
+        Command::Delete(a) => Box::new(jobs::DeleteContainerRequest { id: a.id }),
+        Command::List => Box::new(jobs::ListContainersRequest),
+        Command::Images => Box::new(jobs::ListImagesRequest),
+        Command::Env(a) => {
+            let set = a
+                .set
+                .iter()
+                .map(|e| parse::env(e))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(inv)?;
+            if a.reset {
+                Box::new(jobs::PutEnvironmentRequest {
+                    id: a.id,
+                    variables: set,
+                })
+            } else if set.is_empty() && a.unset.is_empty() {
+                Box::new(jobs::GetEnvironmentRequest { id: a.id })
+            } else {
+                Box::new(jobs::PatchEnvironmentRequest {
+                    id: a.id,
+                    set,
+                    unset: a.unset,
+                })
+            }
+        }
+        Command::Link(a) => {
+            let links = a
+                .links
+                .iter()
+                .map(|l| parse::link(l))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(inv)?;
+            Box::new(jobs::LinkContainersRequest {
+                links: vec![jobs::ContainerLinks {
+                    id: a.id,
+                    network_links: links,
+                }],
+            })
+        }
+        Command::Run(a) => {
+            let environment = a
+                .env
+                .iter()
+                .map(|e| parse::env(e))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(inv)?;
+            Box::new(jobs::RunContainerRequest {
+                image: a.image,
+                command: a.command,
+                environment,
+            })
+        }
+        Command::Internal(Internal::ApplyLinks(a)) => return Ok(Built::ApplyLinks(a.id)),
+        Command::Internal(_) => unreachable!("handled before"),
+    }))
+}
+
+/// geard's install body: the definition in request form.
+fn parse_request(bytes: &[u8]) -> Result<Definition, String> {
+    if bytes.len() > berth_jobs::definition::MAX_DEFINITION_BYTES {
+        return Err("the body is too large".into());
+    }
+    let d: Definition = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    d.validate_request().map_err(|e| e.to_string())?;
+    Ok(d)
+}
+
+fn generate_man(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let cmd = Cli::command();
+    let mut pages = vec![("berth".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push((
+            format!("berth-{}", sub.get_name()),
+            sub.clone().name(format!("berth-{}", sub.get_name())),
+        ));
+    }
+    for (name, c) in pages {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf)?;
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, buf).with_context(|| path.display().to_string())?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! Printing replies: tables and messages for humans, JSON with `--json`;
+//! failures as one line on stderr (and a JSON object on stdout with
+//! `--json`), exit code by failure kind.
+
+use berth_jobs::error::JobError;
+use berth_jobs::response::Reply;
+use std::process::ExitCode;
+
+/// Prints a success; exit 0.
+pub fn success(json: bool, reply: &Reply) -> ExitCode {
+    if json {
+        let mut data = match &reply.success.data {
+            serde_json::Value::Object(m) => m.clone(),
+            serde_json::Value::Null => serde_json::Map::new(),
+            other => {
+                let mut m = serde_json::Map::new();
+                m.insert("Data".into(), other.clone());
+                m
+            }
+        };
+        for (k, v) in &reply.pending {
+            data.insert(k.clone(), v.clone());
+        }
+        data.insert(
+            "Result".into(),
+            serde_json::to_value(reply.success.kind).expect("kind"),
+        );
+        println!("{}", serde_json::to_string_pretty(&data).expect("json"));
+    } else if let Some(t) = &reply.success.table {
+        print!("{}", t.render());
+    } else if let Some(m) = &reply.success.message {
+        println!("{m}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints a failure; exit code of its kind.
+pub fn failure(json: bool, e: &JobError) -> ExitCode {
+    eprintln!("berth: {e}");
+    if json {
+        println!("{}", serde_json::json!({ "Error": e }));
+    }
+    ExitCode::from(e.kind.exit_code() as u8)
+}
