@@ -13,25 +13,45 @@ PKGCONFIG    ?= pkg-config
 SYSTEMD_UNIT_DIR      ?= $(or $(shell $(PKGCONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system)
 SYSTEMD_GENERATOR_DIR ?= $(or $(shell $(PKGCONFIG) --variable=systemdsystemgeneratordir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system-generators)
 RELEASE_DIR  ?= target/release
+MAN_BUILD    ?= build/man
+GO_MD2MAN    ?= go-md2man
 
-.PHONY: all build check test lint install uninstall vm-test demo bench clean
+# Paths compiled into the binaries (the units they write name them).
+export BERTH_PODMAN      ?= $(BINDIR)/podman
+export BERTH_LIBEXECDIR  ?= $(LIBEXECDIR)
+export BERTH_BINDIR      ?= $(BINDIR)
 
-all: build
+MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md jobs-lib/berth.json.5.md
 
+.PHONY: all build man check test lint install uninstall vm-test demo bench clean
+
+all: build man
+
+# The generator is built on its own so that it links berth-jobs without the
+# `jobs` feature (cargo unifies features across one invocation).
 build:
-	$(CARGO) build --release --workspace --locked
+	$(CARGO) build --release --locked -p berth-generator
+	$(CARGO) build --release --locked -p berth-proxy -p berth-cli
+
+# Man pages are markdown next to the code, built into roff.
+man:
+	@mkdir -p $(MAN_BUILD)
+	for src in $(MAN_SOURCES); do \
+	  $(GO_MD2MAN) -in "$$src" -out "$(MAN_BUILD)/$$(basename "$$src" .md)" || exit 1; done
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# The verify tests run the built proxy and CLI, so build the workspace first.
 test:
+	$(CARGO) build --workspace --locked
 	$(CARGO) test --workspace --locked
 
 # The README's test command.
 check: lint test
 
-install: build
+install: build man
 	install -Dm755 $(RELEASE_DIR)/berth-generator $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/berth-generator
 	install -Dm755 $(RELEASE_DIR)/berth-proxy $(DESTDIR)$(LIBEXECDIR)/berth/berth-proxy
 	install -Dm755 $(RELEASE_DIR)/berth $(DESTDIR)$(BINDIR)/berth
@@ -41,6 +61,10 @@ install: build
 	install -Dm644 schema/berth-definition.schema.json $(DESTDIR)$(DATADIR)/berth/berth-definition.schema.json
 	install -dm755 $(DESTDIR)$(DOCDIR)/examples
 	install -m644 examples/*.json $(DESTDIR)$(DOCDIR)/examples/
+	install -Dm644 $(MAN_BUILD)/berth-generator.8 $(DESTDIR)$(MANDIR)/man8/berth-generator.8
+	install -Dm644 $(MAN_BUILD)/berth-proxy.8 $(DESTDIR)$(MANDIR)/man8/berth-proxy.8
+	install -Dm644 $(MAN_BUILD)/berth.json.5 $(DESTDIR)$(MANDIR)/man5/berth.json.5
 
 clean:
 	$(CARGO) clean
+	rm -rf build
