@@ -23,7 +23,7 @@ export BERTH_BINDIR      ?= $(BINDIR)
 
 MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md jobs-lib/berth.json.5.md
 
-.PHONY: all build man check test lint install uninstall vm-test demo bench clean
+.PHONY: all build man deb check test lint install uninstall vm-test demo bench clean
 
 all: build man
 
@@ -64,6 +64,13 @@ install: build man
 	install -Dm644 $(MAN_BUILD)/berth-generator.8 $(DESTDIR)$(MANDIR)/man8/berth-generator.8
 	install -Dm644 $(MAN_BUILD)/berth-proxy.8 $(DESTDIR)$(MANDIR)/man8/berth-proxy.8
 	install -Dm644 $(MAN_BUILD)/berth.json.5 $(DESTDIR)$(MANDIR)/man5/berth.json.5
+
+# A Debian package built from this tree (debian/); cargo comes from the
+# build machine's toolchain, so build dependencies are not checked (-d).
+deb:
+	dpkg-buildpackage -us -uc -b -d
+	mkdir -p build/deb
+	mv ../berth_*.deb ../berth_*.buildinfo ../berth_*.changes build/deb/
 
 clean:
 	$(CARGO) clean
