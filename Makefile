@@ -72,6 +72,16 @@ deb:
 	mkdir -p build/deb
 	mv ../berth_*.deb ../berth_*.buildinfo ../berth_*.changes build/deb/
 
+# The VM suite: a qemu guest with systemd as PID 1 runs tests/vm/scenarios
+# against this build (`tests/vm/run 01 04` runs a subset).
+vm-test:
+	tests/vm/run
+
+# The README's first command: installs the host tools, builds, boots the
+# guest and shows a socket-activated nginx served through berth-proxy.
+demo:
+	tests/vm/demo
+
 clean:
 	$(CARGO) clean
 	rm -rf build

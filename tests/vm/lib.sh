@@ -105,7 +105,8 @@ vm_accel() {
 # vm_boot IMAGE_DIR DISK FORMAT SHARE SERIAL_LOG TIMEOUT [qemu args…]
 # Boots until the guest powers off (a guest reboot stays in the same qemu
 # process, with the same disk). Returns 124 on timeout, after printing the
-# serial log tail. VM_ACCEL selects tcg/kvm; VM_HOSTFWD adds hostfwd rules.
+# serial log tail. VM_ACCEL selects tcg/kvm; VM_HOSTFWD adds hostfwd rules;
+# VM_PIDFILE gets qemu's pid (for vm_kill).
 vm_boot() {
     local img=$1 disk=$2 format=$3 share=$4 serial=$5 timeout=$6
     shift 6
@@ -123,6 +124,7 @@ vm_boot() {
         -device virtio-rng-pci
         -nic "$nic"
     )
+    [[ -n "${VM_PIDFILE:-}" ]] && args+=(-pidfile "$VM_PIDFILE")
     [[ -n "$share" ]] && args+=(-virtfs "local,path=$share,mount_tag=share,security_model=none")
     local rc=0
     timeout -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" "$@" || rc=$?
@@ -132,4 +134,11 @@ vm_boot() {
         return 124
     fi
     return "$rc"
+}
+
+# vm_kill PIDFILE — stops the qemu that vm_boot started with VM_PIDFILE.
+vm_kill() {
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
 }

@@ -23,7 +23,8 @@ before-reboot)
     expect_contains "berth list shows $a" $a "$(berth list)"
     expect_contains "berth list shows $b" $b "$(berth list)"
     http_get http://127.0.0.1:18401/logs-probe >/dev/null 2>&1 || true
-    wait_for 20 "berth logs $a shows the request" bash -c "berth logs $a 2>&1 | grep -q logs-probe"
+    logged() { berth logs $a 2>&1 | grep -q logs-probe; }
+    wait_for 20 "berth logs $a shows the request" logged
 
     check "berth stop $a" berth stop $a
     check "stopped: unit inactive" unit_inactive berth-$a.service

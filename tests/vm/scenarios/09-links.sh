@@ -1,0 +1,24 @@
+#!/bin/bash
+# Scenario 9, links: a container reaches a service on the host through a
+# NetworkLinks entry (127.0.0.1:8081 inside the container → the host's
+# address, port 18901, where a host-side busybox httpd answers).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+need_berth
+id=s9-link
+mkdir -p /tmp/s9www
+echo "hello from the host" >/tmp/s9www/index.html
+trap 'forget $id; systemctl stop s9-host.service 2>/dev/null || true' EXIT
+check "host service starts" systemd-run --unit s9-host busybox httpd -f -p 18901 -h /tmp/s9www
+host_ip=$(ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1]; exit }')
+[[ -n "$host_ip" ]] || fail "no IPv4 address on eth0"
+wait_for 20 "host service answers on $host_ip:18901" http_get "http://$host_ip:18901/"
+cat >/tmp/$id.json <<JSON
+{"Image": "localhost/busybox", "Started": true, "Cmd": ["sleep", "3600"],
+ "NetworkLinks": [{"FromHost": "127.0.0.1", "FromPort": 8081, "ToHost": "$host_ip", "ToPort": 18901}]}
+JSON
+check "install with a network link" berth install $id --from-json /tmp/$id.json
+wait_for 90 "berth-$id.service runs" unit_active berth-$id.service
+c=$(ctr $id) || fail "no container for $id"
+body=$(podman exec "$c" wget -q -T 10 -O - http://127.0.0.1:8081/) || fail "the link did not reach the host service"
+expect_eq "the container reached the host service through the link" "hello from the host" "$body"
