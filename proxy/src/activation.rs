@@ -69,7 +69,10 @@ pub unsafe fn take_listeners() -> Result<Vec<Listener>, ActivationError> {
         // SAFETY: sd_listen_fds(3) hands these fds to this process.
         .map(|(fd, name)| (OwnedFd::from_raw_fd(fd), name))
         .collect();
-    owned.into_iter().map(|(fd, name)| check(fd, name)).collect()
+    owned
+        .into_iter()
+        .map(|(fd, name)| check(fd, name))
+        .collect()
 }
 
 fn check(fd: OwnedFd, name: String) -> Result<Listener, ActivationError> {
@@ -90,7 +93,9 @@ fn check(fd: OwnedFd, name: String) -> Result<Listener, ActivationError> {
             libc::S_IFCHR => "a character device (ListenSpecial=)",
             _ => "not a socket",
         };
-        return fail(format!("is {kind}; berth-proxy needs a listening stream socket (ListenStream=)"));
+        return fail(format!(
+            "is {kind}; berth-proxy needs a listening stream socket (ListenStream=)"
+        ));
     }
     let ty = sys::getsockopt_int(raw, libc::SOL_SOCKET, libc::SO_TYPE)
         .or_else(|e| fail(format!("SO_TYPE: {e}")).map(|_: Listener| 0))?;
@@ -103,10 +108,15 @@ fn check(fd: OwnedFd, name: String) -> Result<Listener, ActivationError> {
                     .into(),
             )
         }
-        libc::SOCK_SEQPACKET => {
-            return fail("is a SOCK_SEQPACKET socket (ListenSequentialPacket=); berth-proxy needs ListenStream=".into())
+        libc::SOCK_SEQPACKET => return fail(
+            "is a SOCK_SEQPACKET socket (ListenSequentialPacket=); berth-proxy needs ListenStream="
+                .into(),
+        ),
+        other => {
+            return fail(format!(
+                "has socket type {other}; berth-proxy needs a stream socket"
+            ))
         }
-        other => return fail(format!("has socket type {other}; berth-proxy needs a stream socket")),
     }
     let listening = sys::getsockopt_int(raw, libc::SOL_SOCKET, libc::SO_ACCEPTCONN)
         .or_else(|e| fail(format!("SO_ACCEPTCONN: {e}")).map(|_: Listener| 0))?;
@@ -120,7 +130,9 @@ fn check(fd: OwnedFd, name: String) -> Result<Listener, ActivationError> {
     let family = sys::getsockopt_int(raw, libc::SOL_SOCKET, libc::SO_DOMAIN)
         .or_else(|e| fail(format!("SO_DOMAIN: {e}")).map(|_: Listener| 0))?;
     if !matches!(family, libc::AF_INET | libc::AF_INET6 | libc::AF_UNIX) {
-        return fail(format!("has address family {family}; berth-proxy accepts IPv4, IPv6 and UNIX sockets"));
+        return fail(format!(
+            "has address family {family}; berth-proxy accepts IPv4, IPv6 and UNIX sockets"
+        ));
     }
     if let Err(e) = sys::set_nonblocking(raw) {
         return fail(format!("cannot be made non-blocking: {e}"));

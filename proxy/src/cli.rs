@@ -112,7 +112,9 @@ pub fn parse_timespan(s: &str) -> Result<Duration, String> {
             .unwrap_or(rest.len());
         let n: f64 = rest[..n_end].parse().map_err(|_| err())?;
         rest = rest[n_end..].trim_start();
-        let u_end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let u_end = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
         let unit = match &rest[..u_end] {
             "us" | "usec" => 1e-6,
             "ms" | "msec" => 1e-3,

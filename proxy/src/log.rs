@@ -26,7 +26,10 @@ pub enum Level {
 /// `debug` enables per-connection lines.
 pub fn init(debug: bool) {
     DEBUG.store(debug, Ordering::Relaxed);
-    JOURNAL.store(std::env::var_os("JOURNAL_STREAM").is_some(), Ordering::Relaxed);
+    JOURNAL.store(
+        std::env::var_os("JOURNAL_STREAM").is_some(),
+        Ordering::Relaxed,
+    );
 }
 
 /// True when `--debug` lines are printed.

@@ -74,14 +74,19 @@ fn run(args: Args) -> Result<(), String> {
         listeners,
         targets,
         connections_max: args.connections_max as usize,
-        exit_idle_time: args.exit_idle_time.filter(|d| *d != std::time::Duration::MAX),
+        exit_idle_time: args
+            .exit_idle_time
+            .filter(|d| *d != std::time::Duration::MAX),
         connect_timeout: args.connect_timeout,
         keepalive,
         pipe_size: Some(PIPE_SIZE),
         watchdog,
     };
-    let mut server = Server::new(cfg, notifier).map_err(|e| format!("cannot set up event loop: {e}"))?;
-    server.run().map_err(|e| format!("event loop failed: {e}"))?;
+    let mut server =
+        Server::new(cfg, notifier).map_err(|e| format!("cannot set up event loop: {e}"))?;
+    server
+        .run()
+        .map_err(|e| format!("event loop failed: {e}"))?;
     Ok(())
 }
 

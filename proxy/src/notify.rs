@@ -44,8 +44,11 @@ impl Notifier {
         }
         .map_err(|e| format!("NOTIFY_SOCKET={}: {e}", v.to_string_lossy()))?;
         let sock = UnixDatagram::unbound().map_err(|e| format!("notify socket: {e}"))?;
-        sock.set_nonblocking(true).map_err(|e| format!("notify socket: {e}"))?;
-        Ok(Self { sock: Some((sock, addr)) })
+        sock.set_nonblocking(true)
+            .map_err(|e| format!("notify socket: {e}"))?;
+        Ok(Self {
+            sock: Some((sock, addr)),
+        })
     }
 
     /// True when a service manager listens.

@@ -34,9 +34,17 @@ enum Path {
     /// Not used yet: nothing allocated (idle connections cost no fds).
     Unset,
     /// splice through a pipe; `queued` bytes sit in it.
-    Pipe { r: OwnedFd, w: OwnedFd, queued: usize },
+    Pipe {
+        r: OwnedFd,
+        w: OwnedFd,
+        queued: usize,
+    },
     /// read/send through a buffer; `buf[start..end]` is pending.
-    Buffer { buf: Box<[u8]>, start: usize, end: usize },
+    Buffer {
+        buf: Box<[u8]>,
+        start: usize,
+        end: usize,
+    },
 }
 
 /// State of one direction.
@@ -53,7 +61,13 @@ impl Direction {
     /// A direction that has moved nothing yet. `pipe_size` is the requested
     /// pipe capacity in bytes (`None`: the kernel default, 64 KiB).
     pub fn new(pipe_size: Option<usize>) -> Self {
-        Self { path: Path::Unset, pipe_size, eof: false, shut: false, bytes: 0 }
+        Self {
+            path: Path::Unset,
+            pipe_size,
+            eof: false,
+            shut: false,
+            bytes: 0,
+        }
     }
 
     /// True once `src` reached end of file, everything was written and
@@ -75,7 +89,11 @@ impl Direction {
         self.path = match sys::pipe(self.pipe_size) {
             Ok((r, w)) => Path::Pipe { r, w, queued: 0 },
             // Out of fds for the pipe: still serve the connection, by copy.
-            Err(_) => Path::Buffer { buf: vec![0; BUFFER_SIZE].into_boxed_slice(), start: 0, end: 0 },
+            Err(_) => Path::Buffer {
+                buf: vec![0; BUFFER_SIZE].into_boxed_slice(),
+                start: 0,
+                end: 0,
+            },
         };
     }
 
@@ -146,7 +164,11 @@ impl Direction {
         }
         match &mut self.path {
             Path::Pipe { w, queued, .. } => {
-                let room = self.pipe_size.unwrap_or(65536).saturating_sub(*queued).max(4096);
+                let room = self
+                    .pipe_size
+                    .unwrap_or(65536)
+                    .saturating_sub(*queued)
+                    .max(4096);
                 match sys::splice(src, w.as_raw_fd(), room) {
                     Ok(n) => {
                         *queued += n;
@@ -219,7 +241,11 @@ mod tests {
         let (proxy_out, mut server) = pair();
         let mut d = Direction::new(None);
         if force_buffer {
-            d.path = Path::Buffer { buf: vec![0; BUFFER_SIZE].into_boxed_slice(), start: 0, end: 0 };
+            d.path = Path::Buffer {
+                buf: vec![0; BUFFER_SIZE].into_boxed_slice(),
+                start: 0,
+                end: 0,
+            };
         }
         let data: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let mut sent = 0;

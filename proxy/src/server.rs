@@ -83,7 +83,12 @@ fn token(kind: u64, slot: usize, gen: u32) -> u64 {
 }
 
 enum State {
-    Connecting { attempt: usize, backoff: Duration, deadline: Instant, last_error: Option<io::Error> },
+    Connecting {
+        attempt: usize,
+        backoff: Duration,
+        deadline: Instant,
+        last_error: Option<io::Error>,
+    },
     Relaying,
 }
 
@@ -129,7 +134,11 @@ impl Server {
     pub fn new(cfg: Config, notifier: Notifier) -> io::Result<Self> {
         let epoll = Epoll::new()?;
         let signals = sys::signalfd(&[libc::SIGTERM, libc::SIGINT])?;
-        epoll.add(signals.as_raw_fd(), libc::EPOLLIN as u32, token(KIND_SIGNAL, 0, 0))?;
+        epoll.add(
+            signals.as_raw_fd(),
+            libc::EPOLLIN as u32,
+            token(KIND_SIGNAL, 0, 0),
+        )?;
         let now = Instant::now();
         let targets = cfg.targets.len();
         let mut s = Self {
@@ -163,7 +172,11 @@ impl Server {
         }
         for (i, (l, _)) in self.cfg.listeners.iter().enumerate() {
             if on {
-                self.epoll.add(l.fd.as_raw_fd(), libc::EPOLLIN as u32, token(KIND_LISTENER, i, 0))?;
+                self.epoll.add(
+                    l.fd.as_raw_fd(),
+                    libc::EPOLLIN as u32,
+                    token(KIND_LISTENER, i, 0),
+                )?;
             } else {
                 self.epoll.delete(l.fd.as_raw_fd());
             }
@@ -175,7 +188,10 @@ impl Server {
     fn update_listening(&mut self) {
         let want = self.active < self.cfg.connections_max && self.accept_paused_until.is_none();
         if let Err(e) = self.set_listening(want) {
-            warning!("cannot {} listening sockets: {e}", if want { "watch" } else { "unwatch" });
+            warning!(
+                "cannot {} listening sockets: {e}",
+                if want { "watch" } else { "unwatch" }
+            );
         }
     }
 
@@ -189,7 +205,14 @@ impl Server {
             .cfg
             .listeners
             .iter()
-            .map(|(l, t)| format!("fd {} ({}) -> {}", l.fd.as_raw_fd(), l.name, self.cfg.targets[*t]))
+            .map(|(l, t)| {
+                format!(
+                    "fd {} ({}) -> {}",
+                    l.fd.as_raw_fd(),
+                    l.name,
+                    self.cfg.targets[*t]
+                )
+            })
             .collect();
         info!("forwarding {}", names.join(", "));
         self.notify(&format!("READY=1\nSTATUS={}", self.status_line()));
@@ -197,14 +220,19 @@ impl Server {
         loop {
             let now = Instant::now();
             if let Some(exit) = self.run_timers(now) {
-                info!("{}", match exit {
-                    Exit::Idle => "exiting: idle for --exit-idle-time".to_string(),
-                    Exit::Signal(s) => format!("exiting on signal {s}"),
-                });
+                info!(
+                    "{}",
+                    match exit {
+                        Exit::Idle => "exiting: idle for --exit-idle-time".to_string(),
+                        Exit::Signal(s) => format!("exiting on signal {s}"),
+                    }
+                );
                 self.notify("STOPPING=1");
                 return Ok(exit);
             }
-            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
             let n = self.epoll.wait(&mut events, timeout)?;
             for ev in &events[..n] {
                 let (flags, tok) = (ev.events, ev.u64);
@@ -223,7 +251,11 @@ impl Server {
                     _ => self.conn_event(slot, gen, kind, flags),
                 }
             }
-            if self.status_dirty && self.status_sent.is_none_or(|t| t.elapsed() >= STATUS_INTERVAL) {
+            if self.status_dirty
+                && self
+                    .status_sent
+                    .is_none_or(|t| t.elapsed() >= STATUS_INTERVAL)
+            {
                 self.send_status();
             }
         }
@@ -320,7 +352,11 @@ impl Server {
                 }
                 // The client went away between SYN and accept, or a
                 // firewall refused it: nothing to do for this one.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO | libc::EPERM)) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO | libc::EPERM)
+                    ) => {}
                 Err(e) => {
                     warning!("accept on fd {} failed: {e}", listener.fd.as_raw_fd());
                     self.pause_accepting(&e);
@@ -358,7 +394,10 @@ impl Server {
                 self.conns.len() - 1
             }
         };
-        if let Err(e) = self.epoll.add(client.as_raw_fd(), EDGE, token(KIND_CLIENT, slot, gen)) {
+        if let Err(e) = self
+            .epoll
+            .add(client.as_raw_fd(), EDGE, token(KIND_CLIENT, slot, gen))
+        {
             warning!("cannot watch accepted connection: {e}");
             self.free.push(slot);
             return;
@@ -405,8 +444,15 @@ impl Server {
     /// Starts one connect attempt for a connecting slot; an attempt still
     /// in flight is bounded by a timer at the connect deadline.
     fn try_connect(&mut self, slot: usize) {
-        let Some(conn) = self.conns[slot].as_mut() else { return };
-        let State::Connecting { attempt, deadline, .. } = &mut conn.state else { return };
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let State::Connecting {
+            attempt, deadline, ..
+        } = &mut conn.state
+        else {
+            return;
+        };
         let n = *attempt;
         *attempt += 1;
         let (gen, t, deadline) = (conn.gen, conn.target, *deadline);
@@ -416,7 +462,10 @@ impl Server {
                 if target.is_inet() {
                     self.tune_tcp(fd.as_raw_fd());
                 }
-                if let Err(e) = self.epoll.add(fd.as_raw_fd(), EDGE, token(KIND_BACKEND, slot, gen)) {
+                if let Err(e) = self
+                    .epoll
+                    .add(fd.as_raw_fd(), EDGE, token(KIND_BACKEND, slot, gen))
+                {
                     self.connect_failed(slot, e);
                     return;
                 }
@@ -434,12 +483,22 @@ impl Server {
     }
 
     fn connect_failed(&mut self, slot: usize, e: io::Error) {
-        let Some(conn) = self.conns[slot].as_mut() else { return };
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return;
+        };
         let t = conn.target;
         if let Some(b) = conn.backend.take() {
             self.epoll.delete(b.as_raw_fd());
         }
-        let State::Connecting { backoff, deadline, last_error, .. } = &mut conn.state else { return };
+        let State::Connecting {
+            backoff,
+            deadline,
+            last_error,
+            ..
+        } = &mut conn.state
+        else {
+            return;
+        };
         let now = Instant::now();
         if now >= *deadline {
             let waited = self.cfg.connect_timeout.as_secs_f64();
@@ -452,7 +511,10 @@ impl Server {
         }
         if !self.target_down[t] {
             self.target_down[t] = true;
-            info!("backend {} not reachable yet ({e}); holding clients and retrying", self.cfg.targets[t]);
+            info!(
+                "backend {} not reachable yet ({e}); holding clients and retrying",
+                self.cfg.targets[t]
+            );
         }
         let at = (now + *backoff).min(*deadline);
         *backoff = (*backoff * 2).min(RETRY_MAX);
@@ -462,11 +524,20 @@ impl Server {
     }
 
     fn connect_timer(&mut self, slot: usize, gen: u32, now: Instant) {
-        let Some(conn) = self.conns[slot].as_mut() else { return };
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return;
+        };
         if conn.gen != gen {
             return;
         }
-        let State::Connecting { deadline, last_error, .. } = &mut conn.state else { return };
+        let State::Connecting {
+            deadline,
+            last_error,
+            ..
+        } = &mut conn.state
+        else {
+            return;
+        };
         if conn.backend.is_some() {
             // An attempt is in flight (SYN sent): only the deadline matters.
             if now >= *deadline {
@@ -476,7 +547,9 @@ impl Server {
             return;
         }
         if now >= *deadline {
-            let e = last_error.take().unwrap_or_else(|| io::Error::from_raw_os_error(libc::ETIMEDOUT));
+            let e = last_error
+                .take()
+                .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ETIMEDOUT));
             self.connect_failed(slot, e);
             return;
         }
@@ -484,7 +557,9 @@ impl Server {
     }
 
     fn connected(&mut self, slot: usize) {
-        let Some(conn) = self.conns[slot].as_mut() else { return };
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return;
+        };
         conn.state = State::Relaying;
         let t = conn.target;
         self.connecting -= 1;
@@ -499,7 +574,9 @@ impl Server {
     }
 
     fn conn_event(&mut self, slot: usize, gen: u32, kind: u64, flags: u32) {
-        let Some(conn) = self.conns.get(slot).and_then(|c| c.as_ref()) else { return };
+        let Some(conn) = self.conns.get(slot).and_then(|c| c.as_ref()) else {
+            return;
+        };
         if conn.gen != gen {
             return;
         }
@@ -515,7 +592,9 @@ impl Server {
                     // Otherwise leave the client's bytes where they are.
                     return;
                 }
-                let Some(b) = conn.backend.as_ref() else { return };
+                let Some(b) = conn.backend.as_ref() else {
+                    return;
+                };
                 let fd = b.as_raw_fd();
                 if let Some(e) = sys::take_socket_error(fd) {
                     self.connect_failed(slot, e);
@@ -541,9 +620,13 @@ impl Server {
     }
 
     fn pump(&mut self, slot: usize) {
-        let Some(conn) = self.conns[slot].as_mut() else { return };
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return;
+        };
         let c = conn.client.as_raw_fd();
-        let Some(b) = conn.backend.as_ref().map(|b| b.as_raw_fd()) else { return };
+        let Some(b) = conn.backend.as_ref().map(|b| b.as_raw_fd()) else {
+            return;
+        };
         let r = conn.up.pump(c, b).map_err(|f| match f {
             Fault::Source(e) => (true, e),
             Fault::Destination(e) => (false, e),
@@ -573,7 +656,9 @@ impl Server {
     }
 
     fn close(&mut self, slot: usize, reset: bool) {
-        let Some(conn) = self.conns[slot].take() else { return };
+        let Some(conn) = self.conns[slot].take() else {
+            return;
+        };
         self.epoll.delete(conn.client.as_raw_fd());
         if let Some(b) = &conn.backend {
             self.epoll.delete(b.as_raw_fd());

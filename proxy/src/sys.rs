@@ -101,7 +101,15 @@ pub fn getsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::R
     let mut v: libc::c_int = 0;
     let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: v and len are valid for writes of the declared size.
-    cvt(unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut libc::c_int).cast(), &mut len) })?;
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
     Ok(v)
 }
 
@@ -142,7 +150,11 @@ pub fn is_connected(fd: RawFd) -> bool {
     unsafe {
         let mut ss: libc::sockaddr_storage = mem::zeroed();
         let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        libc::getpeername(fd, (&mut ss as *mut libc::sockaddr_storage).cast(), &mut len) == 0
+        libc::getpeername(
+            fd,
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        ) == 0
     }
 }
 
@@ -150,7 +162,10 @@ pub fn is_connected(fd: RawFd) -> bool {
 /// sockets this has no effect; the peer sees `ECONNRESET` when it still had
 /// unread data, plain EOF otherwise.
 pub fn set_linger_zero(fd: RawFd) {
-    let l = libc::linger { l_onoff: 1, l_linger: 0 };
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: l is valid for reads of the declared size.
     unsafe {
         libc::setsockopt(
@@ -200,7 +215,9 @@ impl Epoll {
         // SAFETY: plain syscall.
         let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         // SAFETY: a new fd we own.
-        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Self {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
@@ -274,8 +291,16 @@ pub fn signalfd(signals: &[libc::c_int]) -> io::Result<OwnedFd> {
         for &s in signals {
             libc::sigaddset(&mut set, s);
         }
-        cvt(libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()))?;
-        let fd = cvt(libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC))?;
+        cvt(libc::sigprocmask(
+            libc::SIG_BLOCK,
+            &set,
+            std::ptr::null_mut(),
+        ))?;
+        let fd = cvt(libc::signalfd(
+            -1,
+            &set,
+            libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
+        ))?;
         Ok(OwnedFd::from_raw_fd(fd))
     }
 }

@@ -102,7 +102,10 @@ impl Target {
             }
             resolved.iter().map(inet_addr).collect()
         };
-        Ok(Self { spec: spec.to_string(), addrs })
+        Ok(Self {
+            spec: spec.to_string(),
+            addrs,
+        })
     }
 
     /// True when the target is a TCP address (TCP socket options apply).
@@ -125,13 +128,21 @@ impl Target {
         let a = &self.addrs[attempt % self.addrs.len()];
         // SAFETY: plain syscall; the result is checked.
         let fd = cvt(unsafe {
-            libc::socket(a.family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+            libc::socket(
+                a.family,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
         })?;
         // SAFETY: a new fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         // SAFETY: storage holds a valid sockaddr of length len.
         let r = unsafe {
-            libc::connect(fd.as_raw_fd(), (&a.storage as *const libc::sockaddr_storage).cast(), a.len)
+            libc::connect(
+                fd.as_raw_fd(),
+                (&a.storage as *const libc::sockaddr_storage).cast(),
+                a.len,
+            )
         };
         if r == 0 {
             return Ok((fd, true));
@@ -155,7 +166,8 @@ fn unix_addr(name: &[u8], abstract_ns: bool) -> RawAddr {
     // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
     // SAFETY: sockaddr_storage is large enough and aligned for sockaddr_un.
-    let un = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>() };
+    let un =
+        unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>() };
     un.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let off = usize::from(abstract_ns);
     for (i, b) in name.iter().enumerate() {
@@ -165,7 +177,11 @@ fn unix_addr(name: &[u8], abstract_ns: bool) -> RawAddr {
     // Abstract names are exactly as long as given (no trailing NUL); paths
     // carry their terminating NUL, as systemd does.
     let len = base + off + name.len() + usize::from(!abstract_ns);
-    RawAddr { storage, len: len as libc::socklen_t, family: libc::AF_UNIX }
+    RawAddr {
+        storage,
+        len: len as libc::socklen_t,
+        family: libc::AF_UNIX,
+    }
 }
 
 fn inet_addr(a: &SocketAddr) -> RawAddr {
@@ -174,7 +190,9 @@ fn inet_addr(a: &SocketAddr) -> RawAddr {
     match a {
         SocketAddr::V4(v4) => {
             // SAFETY: storage is large enough and aligned for sockaddr_in.
-            let sin = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = v4.port().to_be();
             sin.sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
@@ -186,7 +204,9 @@ fn inet_addr(a: &SocketAddr) -> RawAddr {
         }
         SocketAddr::V6(v6) => {
             // SAFETY: storage is large enough and aligned for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sin6.sin6_port = v6.port().to_be();
             sin6.sin6_addr.s6_addr = v6.ip().octets();
@@ -236,6 +256,9 @@ mod tests {
             assert!(e.contains(&format!("'{bad}'")), "{e}");
         }
         let long = format!("/{}", "x".repeat(200));
-        assert!(Target::parse(&long).unwrap_err().to_string().contains("107"));
+        assert!(Target::parse(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("107"));
     }
 }

@@ -35,8 +35,16 @@ fn one_gib_each_way_arrives_intact() {
     let mut w = c;
     Pattern::new(1).send(&mut w, CHUNKS).unwrap();
     w.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(reader.join().unwrap(), Ok(CHUNKS << 20), "backend to client");
-    assert_eq!(server.join().unwrap(), Ok(CHUNKS << 20), "client to backend");
+    assert_eq!(
+        reader.join().unwrap(),
+        Ok(CHUNKS << 20),
+        "backend to client"
+    );
+    assert_eq!(
+        server.join().unwrap(),
+        Ok(CHUNKS << 20),
+        "client to backend"
+    );
     p.wait_ready();
 }
 
@@ -71,7 +79,10 @@ fn backend_reset_becomes_client_reset() {
         let (mut s, _) = backend.accept().unwrap();
         let mut b = [0u8; 5];
         s.read_exact(&mut b).unwrap();
-        let l = libc::linger { l_onoff: 1, l_linger: 0 };
+        let l = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
         unsafe {
             libc::setsockopt(
                 s.as_raw_fd(),
@@ -105,14 +116,26 @@ fn iperf3_parallel_8_byte_counts_match() {
     // the one-off client).
     let listening = format!("0100007F:{port:04X} 00000000:0000 0A");
     assert!(
-        eventually(Duration::from_secs(10), || std::fs::read_to_string("/proc/net/tcp")
-            .unwrap()
-            .contains(&listening)),
+        eventually(Duration::from_secs(10), || std::fs::read_to_string(
+            "/proc/net/tcp"
+        )
+        .unwrap()
+        .contains(&listening)),
         "iperf3 server did not listen"
     );
     let mut p = Proxy::start(&[&format!("127.0.0.1:{port}")]);
     let client = Command::new("iperf3")
-        .args(["-c", "127.0.0.1", "-p", &p.port.to_string(), "-P", "8", "-t", "3", "-J"])
+        .args([
+            "-c",
+            "127.0.0.1",
+            "-p",
+            &p.port.to_string(),
+            "-P",
+            "8",
+            "-t",
+            "3",
+            "-J",
+        ])
         .output()
         .unwrap();
     let _ = server.kill();
@@ -123,7 +146,10 @@ fn iperf3_parallel_8_byte_counts_match() {
     let sent = j["end"]["sum_sent"]["bytes"].as_u64().unwrap();
     let received = j["end"]["sum_received"]["bytes"].as_u64().unwrap();
     assert!(sent > 10 << 20, "too little traffic: {sent}");
-    assert_eq!(sent, received, "bytes sent vs received by the iperf3 server");
+    assert_eq!(
+        sent, received,
+        "bytes sent vs received by the iperf3 server"
+    );
     assert_eq!(j["end"]["streams"].as_array().unwrap().len(), 8);
     p.wait_ready();
 }
@@ -165,7 +191,8 @@ fn unix_path_target() {
 #[test]
 fn abstract_unix_target() {
     let name = abstract_name("abstract");
-    let l = UnixListener::bind_addr(&UnixAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
+    let l =
+        UnixListener::bind_addr(&UnixAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
     let (acc, _) = spawn_echo(Backend::Unix(l));
     check_echo_target(&format!("@{name}"));
     assert_eq!(acc.load(std::sync::atomic::Ordering::SeqCst), 1);

@@ -45,7 +45,11 @@ pub fn raise_nofile() {
 
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running proxy: `systemd-socket-activate -l 127.0.0.1:PORT -E
@@ -69,7 +73,9 @@ impl Proxy {
             let dir = scratch("proxy");
             let sock = dir.join("notify");
             let notify = UnixDatagram::bind(&sock).unwrap();
-            notify.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+            notify
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
             let stderr = std::fs::File::create(dir.join("stderr")).unwrap();
             let (prog, pre) = match wrapper.split_first() {
                 Some((p, rest)) => (*p, rest.to_vec()),
@@ -91,7 +97,13 @@ impl Proxy {
                 .stdout(Stdio::null())
                 .stderr(stderr);
             let child = cmd.spawn().expect("spawn systemd-socket-activate");
-            let mut p = Proxy { child, port, dir, notify, messages: Vec::new() };
+            let mut p = Proxy {
+                child,
+                port,
+                dir,
+                notify,
+                messages: Vec::new(),
+            };
             // Wait until it listens (or died because the port was taken).
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
@@ -101,7 +113,11 @@ impl Proxy {
                 if let Ok(Some(_)) = p.child.try_wait() {
                     break;
                 }
-                assert!(Instant::now() < deadline, "systemd-socket-activate did not listen: {}", p.stderr());
+                assert!(
+                    Instant::now() < deadline,
+                    "systemd-socket-activate did not listen: {}",
+                    p.stderr()
+                );
                 thread::sleep(Duration::from_millis(10));
             }
         }
@@ -174,7 +190,9 @@ impl Proxy {
 
     /// Number of open fds of the proxy.
     pub fn fd_count(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).unwrap().count()
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .unwrap()
+            .count()
     }
 
     /// Resident set size, KiB.
@@ -349,7 +367,9 @@ impl Pattern {
         let mut pos: u64 = 0;
         let total = chunks * MIB as u64;
         loop {
-            let n = r.read(&mut buf).map_err(|e| format!("read at {pos}: {e}"))?;
+            let n = r
+                .read(&mut buf)
+                .map_err(|e| format!("read at {pos}: {e}"))?;
             if n == 0 {
                 break;
             }
