@@ -18,6 +18,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::sys;
 
+/// The kernel's default pipe capacity, bytes.
+const DEFAULT_PIPE: usize = 65536;
+
 /// Size of the fallback buffer, bytes.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
@@ -38,6 +41,7 @@ enum Path {
         r: OwnedFd,
         w: OwnedFd,
         queued: usize,
+        grown: bool,
     },
     /// read/send through a buffer; `buf[start..end]` is pending.
     Buffer {
@@ -86,8 +90,15 @@ impl Direction {
     }
 
     fn setup(&mut self) {
-        self.path = match sys::pipe(self.pipe_size) {
-            Ok((r, w)) => Path::Pipe { r, w, queued: 0 },
+        // The pipe starts at the kernel default and grows to `pipe_size`
+        // only once it fills up, so short connections skip the fcntl.
+        self.path = match sys::pipe(None) {
+            Ok((r, w)) => Path::Pipe {
+                r,
+                w,
+                queued: 0,
+                grown: false,
+            },
             // Out of fds for the pipe: still serve the connection, by copy.
             Err(_) => Path::Buffer {
                 buf: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -163,15 +174,24 @@ impl Direction {
             self.setup();
         }
         match &mut self.path {
-            Path::Pipe { w, queued, .. } => {
-                let room = self
-                    .pipe_size
-                    .unwrap_or(65536)
-                    .saturating_sub(*queued)
-                    .max(4096);
+            Path::Pipe {
+                w, queued, grown, ..
+            } => {
+                let cap = if *grown {
+                    self.pipe_size.unwrap_or(DEFAULT_PIPE)
+                } else {
+                    DEFAULT_PIPE
+                };
+                let room = cap.saturating_sub(*queued).max(4096);
                 match sys::splice(src, w.as_raw_fd(), room) {
                     Ok(n) => {
                         *queued += n;
+                        if !*grown && *queued >= DEFAULT_PIPE {
+                            *grown = true;
+                            if let Some(size) = self.pipe_size {
+                                sys::grow_pipe(w.as_raw_fd(), size);
+                            }
+                        }
                         Ok(n)
                     }
                     Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {

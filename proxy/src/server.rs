@@ -596,9 +596,10 @@ impl Server {
                     return;
                 };
                 let fd = b.as_raw_fd();
+                // EPOLLOUT with no pending error: the connect completed.
                 if let Some(e) = sys::take_socket_error(fd) {
                     self.connect_failed(slot, e);
-                } else if sys::is_connected(fd) {
+                } else if flags & libc::EPOLLOUT as u32 != 0 {
                     self.connected(slot);
                 }
             }
@@ -614,12 +615,26 @@ impl Server {
                         return;
                     }
                 }
-                self.pump(slot);
+                // Pump only the directions this readiness can move: input
+                // on a side feeds the direction it sources, output space
+                // drains the direction it sinks.
+                let input = flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP) as u32 != 0;
+                let output = flags & (libc::EPOLLOUT | libc::EPOLLHUP) as u32 != 0;
+                let (up, down) = if kind == KIND_CLIENT {
+                    (input, output)
+                } else {
+                    (output, input)
+                };
+                self.pump_some(slot, up, down);
             }
         }
     }
 
     fn pump(&mut self, slot: usize) {
+        self.pump_some(slot, true, true);
+    }
+
+    fn pump_some(&mut self, slot: usize, up: bool, down: bool) {
         let Some(conn) = self.conns[slot].as_mut() else {
             return;
         };
@@ -627,12 +642,12 @@ impl Server {
         let Some(b) = conn.backend.as_ref().map(|b| b.as_raw_fd()) else {
             return;
         };
-        let r = conn.up.pump(c, b).map_err(|f| match f {
+        let r = if up { conn.up.pump(c, b) } else { Ok(()) }.map_err(|f| match f {
             Fault::Source(e) => (true, e),
             Fault::Destination(e) => (false, e),
         });
         let r = r.and_then(|()| {
-            conn.down.pump(b, c).map_err(|f| match f {
+            if down { conn.down.pump(b, c) } else { Ok(()) }.map_err(|f| match f {
                 Fault::Source(e) => (false, e),
                 Fault::Destination(e) => (true, e),
             })

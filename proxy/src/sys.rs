@@ -52,10 +52,16 @@ pub fn pipe(size: Option<usize>) -> io::Result<(OwnedFd, OwnedFd)> {
     // SAFETY: both fds were just created and are owned by nobody else.
     let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     if let Some(size) = size {
-        // SAFETY: plain fcntl on an fd we own.
-        unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, size as libc::c_int) };
+        grow_pipe(w.as_raw_fd(), size);
     }
     Ok((r, w))
+}
+
+/// Asks for a pipe capacity of `size` bytes (`F_SETPIPE_SZ`); a refusal is
+/// ignored and the pipe keeps its size.
+pub fn grow_pipe(fd: RawFd, size: usize) {
+    // SAFETY: plain fcntl on a caller-owned fd.
+    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, size as libc::c_int) };
 }
 
 /// splice(2) up to `len` bytes from `from` to `to` without blocking
@@ -140,21 +146,6 @@ pub fn take_socket_error(fd: RawFd) -> Option<io::Error> {
         Ok(0) => None,
         Ok(errno) => Some(io::Error::from_raw_os_error(errno)),
         Err(e) => Some(e),
-    }
-}
-
-/// True when the socket has a peer (`getpeername` succeeds): a non-blocking
-/// connect has completed.
-pub fn is_connected(fd: RawFd) -> bool {
-    // SAFETY: storage and len are valid for writes.
-    unsafe {
-        let mut ss: libc::sockaddr_storage = mem::zeroed();
-        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        libc::getpeername(
-            fd,
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        ) == 0
     }
 }
 

@@ -1,0 +1,162 @@
+//! Load generator and echo backend for `bench/proxy.sh` (loopback only).
+//!
+//! - `loadgen echo-server ADDR` — single-threaded epoll echo server;
+//! - `loadgen rr ADDR N` — N 1-byte request/response round trips on one
+//!   connection; prints `p50_us p99_us`;
+//! - `loadgen connrate ADDR SECS THREADS` — connect, send 1 byte, receive
+//!   it, close, in a loop; prints connections per second;
+//! - `loadgen idle ADDR N` — opens N connections, checks each with a round
+//!   trip, prints `ready`, then holds them until stdin closes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let arg = |i: usize| a.get(i).unwrap_or_else(|| usage()).as_str();
+    match arg(1) {
+        "echo-server" => echo_server(arg(2)),
+        "rr" => rr(arg(2), arg(3).parse().unwrap()),
+        "connrate" => connrate(arg(2), arg(3).parse().unwrap(), arg(4).parse().unwrap()),
+        "idle" => idle(arg(2), arg(3).parse().unwrap()),
+        _ => usage(),
+    }
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: loadgen echo-server ADDR | rr ADDR N | connrate ADDR SECS THREADS | idle ADDR N"
+    );
+    std::process::exit(2)
+}
+
+fn raise_nofile() {
+    // SAFETY: rl is valid for reads and writes.
+    unsafe {
+        let mut rl: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
+        rl.rlim_cur = rl.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+    }
+}
+
+fn echo_server(addr: &str) {
+    raise_nofile();
+    let l = TcpListener::bind(addr).unwrap();
+    l.set_nonblocking(true).unwrap();
+    // SAFETY: plain syscalls; results checked where it matters.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(ep >= 0);
+    let add = |fd: i32| {
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: fd as u64,
+        };
+        // SAFETY: ev lives across the call.
+        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+    };
+    let lfd = l.as_raw_fd();
+    add(lfd);
+    println!("listening");
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 512];
+    let mut buf = vec![0u8; 65536];
+    loop {
+        // SAFETY: events is a valid buffer.
+        let n = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, -1) };
+        for ev in &events[..n.max(0) as usize] {
+            let fd = ev.u64 as i32;
+            if fd == lfd {
+                while let Ok((s, _)) = l.accept() {
+                    s.set_nonblocking(true).unwrap();
+                    s.set_nodelay(true).unwrap();
+                    add(s.into_raw_fd());
+                }
+                continue;
+            }
+            // SAFETY: fd is an accepted socket we own.
+            let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if r > 0 {
+                let mut off = 0;
+                while off < r as usize {
+                    // SAFETY: as above.
+                    let w = unsafe {
+                        libc::send(
+                            fd,
+                            buf[off..].as_ptr().cast(),
+                            r as usize - off,
+                            libc::MSG_NOSIGNAL,
+                        )
+                    };
+                    if w <= 0 {
+                        break;
+                    }
+                    off += w as usize;
+                }
+            } else if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN)
+            {
+                // SAFETY: closing our own fd also removes it from epoll.
+                drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+}
+
+fn rr(addr: &str, n: usize) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut b = [0u8; 1];
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n + 100 {
+        let t = Instant::now();
+        s.write_all(&[i as u8]).unwrap();
+        s.read_exact(&mut b).unwrap();
+        if i >= 100 {
+            lat.push(t.elapsed());
+        }
+    }
+    lat.sort();
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    println!("{:.1} {:.1}", p(0.50), p(0.99));
+}
+
+fn connrate(addr: &str, secs: f64, threads: usize) {
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let hs: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                let mut b = [0u8; 1];
+                while Instant::now() < end {
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    s.set_nodelay(true).unwrap();
+                    s.write_all(b"x").unwrap();
+                    s.read_exact(&mut b).unwrap();
+                    drop(s);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+    println!("{:.0}", total as f64 / start.elapsed().as_secs_f64());
+}
+
+fn idle(addr: &str, n: usize) {
+    raise_nofile();
+    let mut v = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(&[i as u8]).unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap();
+        v.push(s);
+    }
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
