@@ -44,15 +44,23 @@ pub fn write_atomic(
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-    fs::create_dir_all(dir)?;
     let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = OpenOptions::new()
+    let open = || {
+        OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o644)
-            .open(&tmp)?;
+            .open(&tmp)
+    };
+    let result = (|| {
+        let mut f = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir)?;
+                open()?
+            }
+            other => other?,
+        };
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);

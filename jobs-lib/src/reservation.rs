@@ -71,12 +71,20 @@ impl ReservationTable {
     pub fn reserve(&self, key: &str, owner: &str) -> io::Result<Reserved> {
         let oe = self.owner_entry(owner, key);
         let owner_dir = oe.parent().expect("owner entry has a parent");
-        create_dir(owner_dir)?;
-        let created_entry = match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&oe)
-        {
+        let create = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&oe)
+        };
+        let created = match create() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                create_dir(owner_dir)?;
+                create()
+            }
+            other => other,
+        };
+        let created_entry = match created {
             Ok(_) => true,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(e),
@@ -95,9 +103,8 @@ impl ReservationTable {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match self.owner(key)? {
                 Some(o) if o == owner => Ok(Reserved::AlreadyOwned),
                 Some(o) => {
-                    // Our entry claimed nothing; remove it if we made it, or
-                    // if it is stale (the key belongs to someone else).
-                    let _ = created_entry;
+                    // Our entry claims nothing, whether just made or stale:
+                    // the key belongs to someone else.
                     crate::fsutil::remove_if_exists(&oe)?;
                     Ok(Reserved::TakenBy(o))
                 }

@@ -245,7 +245,8 @@ impl<'a> Store<'a> {
         self.clear_pending(id)
     }
 
-    fn clear_pending(&self, id: &str) -> Result<(), JobError> {
+    /// Clears the pending mark of `id` (its job finished cleanly).
+    pub fn clear_pending(&self, id: &str) -> Result<(), JobError> {
         let p = self.ctx.paths.pending_dir().join(id);
         fsutil::remove_if_exists(&p)
             .map(drop)

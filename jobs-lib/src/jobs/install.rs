@@ -76,7 +76,14 @@ impl Job for InstallContainerRequest {
         let mut progress = Progress::default();
         match self.install(ctx, old.as_ref(), resp, &mut progress) {
             Ok(s) => {
-                store.settle(&self.id)?;
+                // A fresh install claimed exactly what it references:
+                // nothing to release, only the mark to clear. An update
+                // releases what the old definition had and the new lacks.
+                if old.is_some() || old_bytes.is_some() {
+                    store.settle(&self.id)?;
+                } else {
+                    store.clear_pending(&self.id)?;
+                }
                 Ok(s)
             }
             Err(e) => {
