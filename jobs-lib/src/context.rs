@@ -28,6 +28,9 @@ use crate::users::Users;
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
+/// Where info lines go.
+pub type LogSink = Box<dyn FnMut(&str)>;
+
 /// The surroundings of a job.
 pub struct Context {
     /// Paths under the root.
@@ -49,7 +52,7 @@ pub struct Context {
     lock: RefCell<Option<StoreLock>>,
     lock_depth: Cell<usize>,
     said_no_selinux: Cell<bool>,
-    log: RefCell<Box<dyn FnMut(&str)>>,
+    log: RefCell<LogSink>,
 }
 
 /// Holds the store lock while alive (see [`Context::lock`]).
@@ -126,7 +129,7 @@ impl Context {
     }
 
     /// Replaces where info lines go (stderr by default).
-    pub fn set_log(&self, f: Box<dyn FnMut(&str)>) {
+    pub fn set_log(&self, f: LogSink) {
         *self.log.borrow_mut() = f;
     }
 
