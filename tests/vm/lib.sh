@@ -140,5 +140,7 @@ vm_boot() {
 vm_kill() {
     local pid
     pid=$(cat "$1" 2>/dev/null) || return 0
+    # Only while that pid is still our qemu (the pid file may be stale).
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == qemu-system-* ]] || return 0
     kill "$pid" 2>/dev/null || true
 }

@@ -13,7 +13,7 @@ cat >/tmp/$id.json <<JSON
 {"Image": "localhost/busybox", "Started": true, "SocketActivation": true, "ExitIdleTime": $idle,
  "Ports": [{"Internal": 8080, "External": 18201}], "Cmd": ["httpd", "-f", "-p", "8080", "-h", "/var/www"]}
 JSON
-check "berth install --from-json (proxied socket activation)" berth install $id --from-json /tmp/$id.json
+check "berth install --from-json (proxied socket activation)" berth install $id --from-json /tmp/$id.json --start
 wait_for 30 "berth-$id.socket is listening" unit_active berth-$id.socket
 check "berth-proxy@$id.service exists" unit_exists "berth-proxy@$id.service"
 check "the container's service is not running before the first connection" unit_inactive berth-$id.service

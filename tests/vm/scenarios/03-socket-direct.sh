@@ -11,7 +11,7 @@ cat >/tmp/$id.json <<'JSON'
 {"Image": "localhost/python", "Started": true, "SocketActivation": true, "SkipSocketProxy": true,
  "Ports": [{"Internal": 8080, "External": 18301}]}
 JSON
-check "berth install --from-json (direct socket activation)" berth install $id --from-json /tmp/$id.json
+check "berth install --from-json (direct socket activation)" berth install $id --from-json /tmp/$id.json --start
 wait_for 30 "berth-$id.socket is listening" unit_active berth-$id.socket
 check "the container is not running before the first connection" unit_inactive berth-$id.service
 body=$(HTTP_TIMEOUT=90 http_get http://127.0.0.1:18301/) || fail "first request was not answered"

@@ -24,7 +24,7 @@ env_json=$(for i in "${!values[@]}"; do jq -n --arg n "V$i" --arg v "${values[$i
 cmd_json=$(jq -n --arg s "$script" '["sh", "-c", $s, "sh"] + $ARGS.positional' --args "${values[@]}")
 jq -n --argjson env "$env_json" --argjson cmd "$cmd_json" \
     '{Image: "localhost/busybox", Started: true, Restart: "no", Environment: {Variables: $env}, Cmd: $cmd}' >/tmp/$id.json
-check "install with hostile values" berth install $id --from-json /tmp/$id.json
+check "install with hostile values" berth install $id --from-json /tmp/$id.json --start
 wait_for 90 "berth-$id.service runs" unit_active berth-$id.service
 printed() { podman logs "$(ctr $id)" 2>&1 | grep -q END-OF-VALUES; }
 wait_for 60 "the container printed its values" printed

@@ -17,7 +17,7 @@ cat >/tmp/$id.json <<JSON
 {"Image": "localhost/busybox", "Started": true, "Cmd": ["sleep", "3600"],
  "NetworkLinks": [{"FromHost": "127.0.0.1", "FromPort": 8081, "ToHost": "$host_ip", "ToPort": 18901}]}
 JSON
-check "install with a network link" berth install $id --from-json /tmp/$id.json
+check "install with a network link" berth install $id --from-json /tmp/$id.json --start
 wait_for 90 "berth-$id.service runs" unit_active berth-$id.service
 c=$(ctr $id) || fail "no container for $id"
 body=$(podman exec "$c" wget -q -T 10 -O - http://127.0.0.1:8081/) || fail "the link did not reach the host service"
