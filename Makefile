@@ -64,6 +64,22 @@ install: build man
 	install -Dm644 $(MAN_BUILD)/berth-generator.8 $(DESTDIR)$(MANDIR)/man8/berth-generator.8
 	install -Dm644 $(MAN_BUILD)/berth-proxy.8 $(DESTDIR)$(MANDIR)/man8/berth-proxy.8
 	install -Dm644 $(MAN_BUILD)/berth.json.5 $(DESTDIR)$(MANDIR)/man5/berth.json.5
+	install -dm755 $(DESTDIR)$(MANDIR)/man1
+	$(RELEASE_DIR)/berth internal man $(DESTDIR)$(MANDIR)/man1
+	install -dm755 $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	  $(DESTDIR)$(DATADIR)/zsh/vendor-completions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	$(RELEASE_DIR)/berth internal completions bash $(DESTDIR)$(DATADIR)/bash-completion/completions
+	mv $(DESTDIR)$(DATADIR)/bash-completion/completions/berth.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/berth
+	$(RELEASE_DIR)/berth internal completions zsh $(DESTDIR)$(DATADIR)/zsh/vendor-completions
+	$(RELEASE_DIR)/berth internal completions fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -dm755 $(DESTDIR)/var/lib/berth
+
+uninstall:
+	rm -f $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/berth-generator $(DESTDIR)$(LIBEXECDIR)/berth/berth-proxy \
+	  $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(SYSTEMD_UNIT_DIR)/berth.target \
+	  $(DESTDIR)$(MANDIR)/man8/berth-generator.8 $(DESTDIR)$(MANDIR)/man8/berth-proxy.8 \
+	  $(DESTDIR)$(MANDIR)/man5/berth.json.5 $(DESTDIR)$(MANDIR)/man1/berth.1 $(DESTDIR)$(MANDIR)/man1/berth-*.1
+	rm -rf $(DESTDIR)$(DATADIR)/berth $(DESTDIR)$(DOCDIR)
 
 # A Debian package built from this tree (debian/); cargo comes from the
 # build machine's toolchain, so build dependencies are not checked (-d).
@@ -81,6 +97,12 @@ vm-test:
 # guest and shows a socket-activated nginx served through berth-proxy.
 demo:
 	tests/vm/demo
+
+# Benchmarks print side-by-side figures against the peers (see README).
+bench:
+	bash bench/generator.sh
+	bash bench/proxy.sh
+	bash bench/jobs.sh
 
 clean:
 	$(CARGO) clean
