@@ -49,28 +49,51 @@ fn throttle(ctx: &Context, units: &[String], throttled: SimpleJobError) -> Resul
     Ok(())
 }
 
-fn set_started(
-    ctx: &Context,
-    id: &str,
-    started: bool,
-    fail: SimpleJobError,
-    throttled: SimpleJobError,
-) -> Result<Vec<String>, JobError> {
-    let _lock = begin_mutation(ctx)?;
-    let store = ctx.store();
-    let mut l = store.require(id)?;
-    let units = all_units(id, &l.definition);
-    throttle(ctx, &units, throttled)?;
-    if l.definition.started != started {
-        l.definition.started = started;
-        store.write(id, &l.definition)?;
-        ctx.systemd.daemon_reload().map_err(|e| fail.detail(e))?;
-    }
-    Ok(if started {
-        start_units(id, &l.definition)
+/// Start (`started`) or stop container `id`: persist `Started` (rewrite the
+/// definition and daemon-reload when it changes), then start or stop its
+/// units. The store lock is held only while the definition changes.
+fn change_state(ctx: &Context, id: &str, started: bool) -> Result<Success, JobError> {
+    let (fail, throttled, verb) = if started {
+        (
+            ERR_CONTAINER_START_FAILED,
+            ERR_START_REQUEST_THROTTLED,
+            "starting",
+        )
     } else {
-        units
-    })
+        (
+            ERR_CONTAINER_STOP_FAILED,
+            ERR_STOP_REQUEST_THROTTLED,
+            "stopping",
+        )
+    };
+    let units = {
+        let _lock = begin_mutation(ctx)?;
+        let store = ctx.store();
+        let mut l = store.require(id)?;
+        let units = all_units(id, &l.definition);
+        throttle(ctx, &units, throttled)?;
+        if l.definition.started != started {
+            l.definition.started = started;
+            store.write(id, &l.definition)?;
+            ctx.systemd.daemon_reload().map_err(|e| fail.detail(e))?;
+        }
+        if started {
+            start_units(id, &l.definition)
+        } else {
+            units
+        }
+    };
+    for u in &units {
+        let r = if started {
+            ctx.systemd.start_unit(u)
+        } else {
+            ctx.systemd.stop_unit(u)
+        };
+        r.map_err(|e| fail.detail(e))?;
+    }
+    Ok(Success::accepted()
+        .data(serde_json::json!({"Id": id, "Started": started, "Units": units}))
+        .message(format!("{verb} {id} ({})", units.join(", "))))
 }
 
 impl Job for StartedContainerStateRequest {
@@ -87,21 +110,7 @@ impl Job for StartedContainerStateRequest {
         check_id(&self.id)
     }
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
-        let units = set_started(
-            ctx,
-            &self.id,
-            true,
-            ERR_CONTAINER_START_FAILED,
-            ERR_START_REQUEST_THROTTLED,
-        )?;
-        for u in &units {
-            ctx.systemd
-                .start_unit(u)
-                .map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
-        }
-        Ok(Success::accepted()
-            .data(serde_json::json!({"Id": self.id, "Started": true, "Units": units}))
-            .message(format!("starting {} ({})", self.id, units.join(", "))))
+        change_state(ctx, &self.id, true)
     }
 }
 
@@ -119,21 +128,7 @@ impl Job for StoppedContainerStateRequest {
         check_id(&self.id)
     }
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
-        let units = set_started(
-            ctx,
-            &self.id,
-            false,
-            ERR_CONTAINER_STOP_FAILED,
-            ERR_STOP_REQUEST_THROTTLED,
-        )?;
-        for u in &units {
-            ctx.systemd
-                .stop_unit(u)
-                .map_err(|e| ERR_CONTAINER_STOP_FAILED.detail(e))?;
-        }
-        Ok(Success::accepted()
-            .data(serde_json::json!({"Id": self.id, "Started": false, "Units": units}))
-            .message(format!("stopping {} ({})", self.id, units.join(", "))))
+        change_state(ctx, &self.id, false)
     }
 }
 
