@@ -23,7 +23,7 @@ export BERTH_BINDIR      ?= $(BINDIR)
 
 MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md jobs-lib/berth.json.5.md
 
-.PHONY: all build man deb check test lint install uninstall vm-test demo bench clean
+.PHONY: all build man selinux deb check test lint install uninstall vm-test demo bench clean
 
 all: build man
 
@@ -39,6 +39,26 @@ man:
 	for src in $(MAN_SOURCES); do \
 	  $(GO_MD2MAN) -in "$$src" -out "$(MAN_BUILD)/$$(basename "$$src" .md)" || exit 1; done
 
+# The SELinux policy modules (selinux-policy/), built with the distro's policy
+# development Makefile (selinux-policy-dev / selinux-policy-devel).
+# berth_container.pp is built only for a policy without a container module
+# (selinux-policy/detect-container-types). WITH_SELINUX=auto builds them when
+# the development Makefile is installed, yes requires it, no skips them.
+WITH_SELINUX      ?= auto
+SELINUX_DEVEL     ?= /usr/share/selinux/devel/Makefile
+SELINUX_BUILD     ?= build/selinux
+SELINUX_ENABLED   := $(if $(filter yes,$(WITH_SELINUX)),yes,$(if $(filter auto,$(WITH_SELINUX)),$(if $(wildcard $(SELINUX_DEVEL)),yes),))
+SELINUX_MODULES    = berth $(if $(filter provide,$(shell selinux-policy/detect-container-types)),berth_container)
+
+selinux:
+ifeq ($(SELINUX_ENABLED),yes)
+	@mkdir -p $(SELINUX_BUILD)
+	cp selinux-policy/*.te selinux-policy/*.fc selinux-policy/*.if $(SELINUX_BUILD)/
+	$(MAKE) -C $(SELINUX_BUILD) -f $(SELINUX_DEVEL) $(addsuffix .pp,$(SELINUX_MODULES))
+else
+	@echo "selinux: skipped (WITH_SELINUX=$(WITH_SELINUX), $(SELINUX_DEVEL) absent)"
+endif
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
@@ -51,7 +71,7 @@ test:
 # The README's test command.
 check: lint test
 
-install: build man
+install: build man selinux
 	install -Dm755 $(RELEASE_DIR)/berth-generator $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/berth-generator
 	install -Dm755 $(RELEASE_DIR)/berth-proxy $(DESTDIR)$(LIBEXECDIR)/berth/berth-proxy
 	install -Dm755 $(RELEASE_DIR)/berth $(DESTDIR)$(BINDIR)/berth
@@ -73,6 +93,11 @@ install: build man
 	$(RELEASE_DIR)/berth internal completions zsh $(DESTDIR)$(DATADIR)/zsh/vendor-completions
 	$(RELEASE_DIR)/berth internal completions fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
 	install -dm755 $(DESTDIR)/var/lib/berth
+ifeq ($(SELINUX_ENABLED),yes)
+	for m in $(SELINUX_MODULES); do \
+	  install -Dm644 $(SELINUX_BUILD)/$$m.pp $(DESTDIR)$(DATADIR)/selinux/packages/$$m.pp || exit 1; done
+	install -Dm644 selinux-policy/berth.if $(DESTDIR)$(DATADIR)/selinux/devel/include/contrib/berth.if
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/berth-generator $(DESTDIR)$(LIBEXECDIR)/berth/berth-proxy \
@@ -80,6 +105,8 @@ uninstall:
 	  $(DESTDIR)$(MANDIR)/man8/berth-generator.8 $(DESTDIR)$(MANDIR)/man8/berth-proxy.8 \
 	  $(DESTDIR)$(MANDIR)/man5/berth.json.5 $(DESTDIR)$(MANDIR)/man1/berth.1 $(DESTDIR)$(MANDIR)/man1/berth-*.1
 	rm -rf $(DESTDIR)$(DATADIR)/berth $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(DATADIR)/selinux/packages/berth.pp $(DESTDIR)$(DATADIR)/selinux/packages/berth_container.pp \
+	  $(DESTDIR)$(DATADIR)/selinux/devel/include/contrib/berth.if
 
 # A Debian package built from this tree (debian/); cargo comes from the
 # build machine's toolchain, so build dependencies are not checked (-d).
