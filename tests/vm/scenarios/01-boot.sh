@@ -17,6 +17,7 @@ before-reboot)
     ;;
 after-reboot)
     trap 'forget s1-web s1-nginx s1-idle' EXIT
+    DIAG_UNITS=(berth-s1-web.service berth-s1-nginx.service)
     check "berth.target is enabled" systemctl is-enabled berth.target
     for id in s1-web s1-nginx s1-idle; do
         check "generator wrote berth-$id.service" test -e "/run/systemd/generator/berth-$id.service"

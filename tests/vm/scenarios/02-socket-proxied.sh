@@ -9,6 +9,7 @@ need_berth
 id=s2-web
 idle=10
 trap 'forget $id' EXIT
+DIAG_UNITS=("berth-$id.socket" "berth-proxy@$id.service" "berth-$id.service")
 cat >/tmp/$id.json <<JSON
 {"Image": "localhost/busybox", "Started": true, "SocketActivation": true, "ExitIdleTime": $idle,
  "Ports": [{"Internal": 8080, "External": 18201}], "Cmd": ["httpd", "-f", "-p", "8080", "-h", "/var/www"]}

@@ -7,6 +7,7 @@
 need_berth
 id=s3-sa
 trap 'forget $id' EXIT
+DIAG_UNITS=("berth-$id.socket" "berth-$id.service")
 cat >/tmp/$id.json <<'JSON'
 {"Image": "localhost/python", "Started": true, "SocketActivation": true, "SkipSocketProxy": true,
  "Ports": [{"Internal": 8080, "External": 18301}]}

@@ -8,6 +8,7 @@
 need_berth
 a=s5-a b=s5-b
 trap 'forget $a $b' EXIT
+DIAG_UNITS=("berth-$a.service" "berth-$b.service")
 check "install isolated $a" berth install $a --image localhost/nginx --port 80:18501 --isolate --start
 check "install isolated $b" berth install $b --image localhost/nginx --port 80:18502 --isolate --start
 wait_for 90 "$a answers" http_get http://127.0.0.1:18501/

@@ -18,6 +18,7 @@ after-reboot)
     # Count before anything reloads systemd (each reload reruns the generator).
     boot_log=$(journalctl -b -o cat --no-pager | sed '/Startup finished/q')
     trap 'forget s6-good1 s6-good2 s6-bad' EXIT
+    DIAG_UNITS=(berth-s6-good1.service berth-s6-good2.service)
     check "multi-user.target reached" unit_active multi-user.target
     wait_for 90 "good container 1 runs" unit_active berth-s6-good1.service
     wait_for 90 "good container 2 runs" unit_active berth-s6-good2.service

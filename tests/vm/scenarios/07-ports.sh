@@ -7,6 +7,7 @@
 need_berth
 a=s7-a b=s7-b c=s7-c
 trap 'forget $a $b $c' EXIT
+DIAG_UNITS=("berth-$a.service" "berth-$b.service")
 check "install $a with an allocated port" berth install $a --image localhost/nginx --port 80 --start
 check "install $b with an allocated port" berth install $b --image localhost/nginx --port 80 --start
 pa=$(external_port $a)

@@ -8,6 +8,7 @@
 need_berth
 id=s8-esc
 trap 'forget $id' EXIT
+DIAG_UNITS=("berth-$id.service")
 values=(
     "double \"quoted\" and 'single'"
     '100% %n %% %i %h %%%'

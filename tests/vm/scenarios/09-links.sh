@@ -9,6 +9,7 @@ id=s9-link
 mkdir -p /tmp/s9www
 echo "hello from the host" >/tmp/s9www/index.html
 trap 'forget $id; systemctl stop s9-host.service 2>/dev/null || true' EXIT
+DIAG_UNITS=("berth-$id.service" s9-host.service)
 check "host service starts" systemd-run --unit s9-host busybox httpd -f -p 18901 -h /tmp/s9www
 host_ip=$(ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1]; exit }')
 [[ -n "$host_ip" ]] || fail "no IPv4 address on eth0"
@@ -20,5 +21,13 @@ JSON
 check "install with a network link" berth install $id --from-json /tmp/$id.json --start
 wait_for 90 "berth-$id.service runs" unit_active berth-$id.service
 c=$(ctr $id) || fail "no container for $id"
-body=$(podman exec "$c" wget -q -T 10 -O - http://127.0.0.1:8081/) || fail "the link did not reach the host service"
+if ! body=$(podman exec "$c" wget -T 10 -O - http://127.0.0.1:8081/); then
+    pid=$(podman inspect -f '{{.State.Pid}}' "$c")
+    log "container network namespace (pid $pid):"
+    nsenter --target="$pid" --net -- nft list ruleset 2>&1 | sed 's/^/#   /'
+    nsenter --target="$pid" --net -- sysctl net.ipv4.conf.all.route_localnet 2>&1 | sed 's/^/#   /'
+    nsenter --target="$pid" --net -- ip -4 addr 2>&1 | sed 's/^/#   /'
+    systemctl show -p ExecStartPost berth-$id.service | sed 's/^/#   /'
+    fail "the link did not reach the host service"
+fi
 expect_eq "the container reached the host service through the link" "hello from the host" "$body"

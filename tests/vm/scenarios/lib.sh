@@ -9,10 +9,17 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PHASE=${1:-run}
 DEFS=/etc/berth/containers
 STEP=0
+# Units whose journal a failing scenario prints (set by the scenario).
+DIAG_UNITS=()
 
 log() { printf '# %s\n' "$*"; }
 fail() {
     printf 'FAIL: %s\n' "$*"
+    local u
+    for u in "${DIAG_UNITS[@]}"; do
+        printf '# journal of %s (%s):\n' "$u" "$(systemctl is-active "$u" 2>&1)"
+        journalctl -b --no-pager -o short-monotonic -n 25 -u "$u" 2>&1 | sed 's/^/#   /'
+    done
     exit 1
 }
 ok() {
@@ -83,7 +90,12 @@ wait_for() {
 http_get() { curl -fsS --max-time "${HTTP_TIMEOUT:-60}" "$1"; }
 
 unit_active() { systemctl is-active --quiet "$1"; }
-unit_inactive() { ! systemctl is-active --quiet "$1"; }
+# Stopped for good: "inactive" or "failed", not "deactivating"/"activating".
+unit_inactive() {
+    local state
+    state=$(systemctl is-active "$1" 2>/dev/null) || true
+    [[ "$state" == inactive || "$state" == failed ]]
+}
 unit_exists() { systemctl cat "$1" >/dev/null 2>&1; }
 container_running() { [[ "$(podman inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" == true ]]; }
 container_absent_or_stopped() { ! container_running "$1"; }
