@@ -13,7 +13,7 @@ left=()
 while read -r f; do
     [[ -z "$f" || "$f" == /. ]] && continue
     # Directories shared with other packages stay.
-    if [[ -d "$f" && ! -L "$f" ]]; then
+    if [[ -d "$f" ]]; then
         [[ "$f" == */berth* ]] || continue
     fi
     [[ -e "$f" || -L "$f" ]] && left+=("$f")
