@@ -15,12 +15,13 @@ VM_CPUS=${BERTH_VM_CPUS:-2}
 
 vm_log() { printf 'vm: %s\n' "$*" >&2; }
 
-# The tools the harness needs on the host, as Debian packages.
-VM_HOST_PACKAGES=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs curl podman)
+# The tools the harness needs on the host, as Debian packages (go-md2man:
+# `make install` builds the man pages).
+VM_HOST_PACKAGES=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs curl podman go-md2man)
 
 vm_missing_host_tools() {
     local missing=() t
-    for t in qemu-system-x86_64 qemu-img mmdebstrap mke2fs curl podman; do
+    for t in qemu-system-x86_64 qemu-img mmdebstrap mke2fs curl podman go-md2man; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     ((${#missing[@]} == 0)) || { printf '%s\n' "${missing[@]}"; return 1; }
@@ -38,7 +39,7 @@ vm_install_host_tools() {
     # shellcheck disable=SC1091
     suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
     apt-get install -y -qq --no-install-recommends --allow-downgrades \
-        qemu-system-x86 "qemu-utils/$suite" mmdebstrap e2fsprogs curl podman >/dev/null
+        qemu-system-x86 "qemu-utils/$suite" mmdebstrap e2fsprogs curl podman go-md2man >/dev/null
 }
 
 vm_image_key() {
