@@ -1,14 +1,23 @@
 //! One direction of a proxied connection: bytes from `src` to `dst`.
 //!
-//! The fast path is zero-copy: splice(2) moves socket data into a pipe and
-//! from the pipe into the other socket, without passing through user space.
-//! Where that is not possible (no fd left for the pipe, or a socket type that
-//! refuses splice with `EINVAL`) the direction falls back to read/send through
-//! a 64 KiB buffer. Either way:
+//! A direction starts *direct*: small messages (the common case for
+//! request/response traffic and short connections) are read into the
+//! caller's scratch buffer and sent on at once, so they cost no pipe and no
+//! fds. The first read that fills the scratch buffer (bulk data), or a send
+//! that the destination only partly accepts, switches the direction to the
+//! zero-copy path: splice(2) moves socket data into a pipe and from the pipe
+//! into the other socket, without passing through user space. Where that is
+//! not possible (no fd left for the pipe, or a socket type that refuses
+//! splice with `EINVAL`) the direction falls back to read/send through a
+//! 64 KiB buffer. Either way:
 //!
 //! - `pump` moves as much as both sockets allow and returns when one of them
 //!   would block, so it suits edge-triggered epoll: call it again on any
 //!   readiness change of either socket;
+//! - a short read in direct mode means `src` is drained (stream sockets), so
+//!   the extra read that would only return `EAGAIN` is skipped — unless the
+//!   caller saw a hang-up on `src` ([`Direction::note_hangup`]): then the
+//!   direction reads on until end of file, which epoll will not signal again;
 //! - end of file on `src` is propagated as `shutdown(dst, SHUT_WR)` only
 //!   after everything already read has been written (half-close);
 //! - errors are reported per side, so the caller can reset the other one.
@@ -24,6 +33,11 @@ const DEFAULT_PIPE: usize = 65536;
 /// Size of the fallback buffer, bytes.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
+/// Size of the scratch buffer the caller passes to [`Direction::pump`]:
+/// reads shorter than this are relayed by copy; a read that fills it
+/// switches the direction to splice.
+pub const SCRATCH_SIZE: usize = 16 * 1024;
+
 /// What went wrong in a direction, by side.
 #[derive(Debug)]
 pub enum Fault {
@@ -34,7 +48,8 @@ pub enum Fault {
 }
 
 enum Path {
-    /// Not used yet: nothing allocated (idle connections cost no fds).
+    /// Direct (nothing allocated, idle connections cost no fds): reads go
+    /// through the caller's scratch buffer and are sent on at once.
     Unset,
     /// splice through a pipe; `queued` bytes sit in it.
     Pipe {
@@ -57,6 +72,9 @@ pub struct Direction {
     pipe_size: Option<usize>,
     eof: bool,
     shut: bool,
+    /// A hang-up (`EPOLLRDHUP`/`EPOLLHUP`) was seen on `src`: read until end
+    /// of file even after a short read.
+    hangup: bool,
     /// Bytes delivered to `dst` so far.
     pub bytes: u64,
 }
@@ -70,8 +88,16 @@ impl Direction {
             pipe_size,
             eof: false,
             shut: false,
+            hangup: false,
             bytes: 0,
         }
+    }
+
+    /// Records that epoll reported a hang-up on `src`, so its end of file
+    /// must be read even when a read came back short (epoll, edge-triggered,
+    /// will not report it again).
+    pub fn note_hangup(&mut self) {
+        self.hangup = true;
     }
 
     /// True once `src` reached end of file, everything was written and
@@ -128,9 +154,24 @@ impl Direction {
     /// # Errors
     /// [`Fault::Source`] or [`Fault::Destination`] with the errno; the
     /// direction must not be pumped again afterwards.
-    pub fn pump(&mut self, src: RawFd, dst: RawFd) -> Result<(), Fault> {
+    ///
+    /// `scratch` is the buffer for direct mode (any size; [`SCRATCH_SIZE`]
+    /// is what the proxy uses). When `last` is true the other direction is
+    /// already done and the caller closes both sockets as soon as this one
+    /// is: end of file is then left to `close` (which sends FIN, as `src`
+    /// was read to its end), saving the `shutdown` call.
+    pub fn pump(
+        &mut self,
+        src: RawFd,
+        dst: RawFd,
+        scratch: &mut [u8],
+        last: bool,
+    ) -> Result<(), Fault> {
         if self.shut {
             return Ok(());
+        }
+        if matches!(self.path, Path::Unset) && !self.eof && self.direct(src, dst, scratch)? {
+            return self.finish(dst, last);
         }
         loop {
             let mut progress = false;
@@ -159,10 +200,87 @@ impl Direction {
                 break;
             }
         }
+        self.finish(dst, last)
+    }
+
+    /// Propagates end of file once everything was delivered.
+    fn finish(&mut self, dst: RawFd, last: bool) -> Result<(), Fault> {
         if self.eof && self.pending() == 0 {
             self.shut = true;
             self.path = Path::Unset;
-            sys::shutdown_write(dst).map_err(Fault::Destination)?;
+            if !last {
+                sys::shutdown_write(dst).map_err(Fault::Destination)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Direct mode: read into `scratch`, send at once. Returns `Ok(true)`
+    /// when this pump is over (`src` drained or at end of file, everything
+    /// read was sent), `Ok(false)` when the direction switched to a pipe (or
+    /// buffer) and the caller must go on with the general loop.
+    fn direct(&mut self, src: RawFd, dst: RawFd, scratch: &mut [u8]) -> Result<bool, Fault> {
+        if scratch.is_empty() {
+            self.setup();
+            return Ok(false);
+        }
+        loop {
+            let n = match sys::read(src, scratch) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(true);
+                }
+                Ok(n) => n,
+                Err(e) if sys::would_block(&e) => return Ok(true),
+                Err(e) => return Err(Fault::Source(e)),
+            };
+            let sent = match sys::send(dst, &scratch[..n]) {
+                Ok(m) => m,
+                Err(e) if sys::would_block(&e) => 0,
+                Err(e) => return Err(Fault::Destination(e)),
+            };
+            self.bytes += sent as u64;
+            if sent < n {
+                // The destination is full: keep the rest, in order, ahead
+                // of whatever is read next.
+                self.setup();
+                self.stash(&scratch[sent..n]).map_err(Fault::Source)?;
+                return Ok(false);
+            }
+            if n == scratch.len() {
+                // Bulk data: move the rest zero-copy.
+                self.setup();
+                return Ok(false);
+            }
+            if !self.hangup {
+                // A short read drained the socket; new data raises a new
+                // edge.
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Queues `data` (read but not delivered) in the freshly set-up path.
+    fn stash(&mut self, mut data: &[u8]) -> io::Result<()> {
+        if let Path::Pipe { w, queued, .. } = &mut self.path {
+            // An empty pipe holds 64 KiB, more than the scratch buffer.
+            let n = sys::write(w.as_raw_fd(), data).unwrap_or(0);
+            *queued += n;
+            data = &data[n..];
+            if data.is_empty() {
+                return Ok(());
+            }
+            self.fall_back()?;
+        }
+        if let Path::Buffer { buf, start, end } = &mut self.path {
+            if buf.len() - *end < data.len() {
+                // Only with a scratch buffer larger than the fallback one.
+                let mut bigger = vec![0u8; *end - *start + data.len()].into_boxed_slice();
+                bigger[..*end - *start].copy_from_slice(&buf[*start..*end]);
+                (*buf, *end, *start) = (bigger, *end - *start, 0);
+            }
+            buf[*end..*end + data.len()].copy_from_slice(data);
+            *end += data.len();
         }
         Ok(())
     }
@@ -257,6 +375,10 @@ mod tests {
     /// Drives a direction between two socket pairs with a blocking-free
     /// loop, the way the event loop would, and checks data and EOF arrive.
     fn run(force_buffer: bool) {
+        run_with(force_buffer, SCRATCH_SIZE);
+    }
+
+    fn run_with(force_buffer: bool, scratch_size: usize) {
         let (mut client, proxy_in) = pair();
         let (proxy_out, mut server) = pair();
         let mut d = Direction::new(None);
@@ -272,6 +394,7 @@ mod tests {
         let mut got = Vec::new();
         let mut buf = vec![0u8; 100_000];
         let mut closed = false;
+        let mut scratch = vec![0u8; scratch_size];
         for _ in 0..100_000 {
             if sent < data.len() {
                 if let Ok(n) = client.write(&data[sent..]) {
@@ -281,7 +404,13 @@ mod tests {
                 client.shutdown(std::net::Shutdown::Write).unwrap();
                 closed = true;
             }
-            d.pump(proxy_in.as_raw_fd(), proxy_out.as_raw_fd()).unwrap();
+            d.pump(
+                proxy_in.as_raw_fd(),
+                proxy_out.as_raw_fd(),
+                &mut scratch,
+                false,
+            )
+            .unwrap();
             match server.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => got.extend_from_slice(&buf[..n]),
@@ -304,13 +433,53 @@ mod tests {
     }
 
     #[test]
+    fn direct_path_delivers_everything_then_eof() {
+        // A scratch buffer larger than the socket buffers: reads come back
+        // short and partial sends go through the stash, past what a pipe
+        // holds.
+        run_with(false, 4 << 20);
+    }
+
+    #[test]
+    fn no_scratch_goes_straight_to_splice() {
+        run_with(false, 0);
+    }
+
+    #[test]
+    fn hangup_makes_direct_mode_read_to_eof() {
+        let (mut client, proxy_in) = pair();
+        let (proxy_out, mut server) = pair();
+        client.write_all(b"hello").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut scratch = [0u8; 64];
+        let mut d = Direction::new(None);
+        d.note_hangup();
+        d.pump(
+            proxy_in.as_raw_fd(),
+            proxy_out.as_raw_fd(),
+            &mut scratch,
+            false,
+        )
+        .unwrap();
+        assert!(d.is_done(), "one pump after a hang-up reaches end of file");
+        let mut got = Vec::new();
+        server.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"hello");
+    }
+
+    #[test]
     fn destination_reset_is_reported_as_destination() {
         let (mut client, proxy_in) = pair();
         let (proxy_out, server) = pair();
         drop(server);
         client.write_all(b"hello").unwrap();
         let mut d = Direction::new(None);
-        match d.pump(proxy_in.as_raw_fd(), proxy_out.as_raw_fd()) {
+        match d.pump(
+            proxy_in.as_raw_fd(),
+            proxy_out.as_raw_fd(),
+            &mut [0; 64],
+            false,
+        ) {
             Err(Fault::Destination(e)) => assert_eq!(e.raw_os_error(), Some(libc::EPIPE)),
             other => panic!("expected a destination fault, got {other:?}"),
         }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::activation::Listener;
 use crate::notify::Notifier;
-use crate::relay::{Direction, Fault};
+use crate::relay::{Direction, Fault, SCRATCH_SIZE};
 use crate::sys::{self, Epoll};
 use crate::target::Target;
 use crate::{debug, info, warning};
@@ -98,6 +98,9 @@ struct Conn {
     backend: Option<OwnedFd>,
     target: usize,
     state: State,
+    /// While connecting, epoll reported input on the client (events are
+    /// edge-triggered, so the first pump after connecting must read it).
+    client_input: bool,
     up: Direction,
     down: Direction,
 }
@@ -123,6 +126,11 @@ pub struct Server {
     status_sent: Option<Instant>,
     watchdog_next: Option<Instant>,
     target_down: Vec<bool>,
+    /// Per listener: accepted sockets inherit `TCP_NODELAY` (and keepalive)
+    /// from it, so they need no setsockopt of their own.
+    inherits_tuning: Vec<bool>,
+    /// Direct-mode buffer shared by all directions (one thread).
+    scratch: Box<[u8]>,
 }
 
 impl Server {
@@ -161,7 +169,15 @@ impl Server {
             status_dirty: false,
             status_sent: None,
             target_down: vec![false; targets],
+            inherits_tuning: Vec::new(),
+            scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
         };
+        s.inherits_tuning = s
+            .cfg
+            .listeners
+            .iter()
+            .map(|(l, _)| l.family != libc::AF_UNIX && s.tune_listener(l.fd.as_raw_fd()))
+            .collect();
         s.set_listening(true)?;
         Ok(s)
     }
@@ -343,7 +359,7 @@ impl Server {
                 Ok(fd) => {
                     let (family, target) = (listener.family, *target);
                     self.accept_backoff = ACCEPT_BACKOFF_FIRST;
-                    self.open(fd, family, target);
+                    self.open(fd, index, family, target);
                 }
                 Err(e) if sys::would_block(&e) => break,
                 Err(e) if sys::out_of_resources(&e) => {
@@ -381,8 +397,9 @@ impl Server {
         self.update_listening();
     }
 
-    fn open(&mut self, client: OwnedFd, family: libc::c_int, target: usize) {
-        if family != libc::AF_UNIX {
+    fn open(&mut self, client: OwnedFd, listener: usize, family: libc::c_int, target: usize) {
+        if family != libc::AF_UNIX && !self.inherits_tuning.get(listener).copied().unwrap_or(false)
+        {
             self.tune_tcp(client.as_raw_fd());
         }
         self.next_gen = self.next_gen.wrapping_add(1);
@@ -413,6 +430,7 @@ impl Server {
                 deadline: Instant::now() + self.cfg.connect_timeout,
                 last_error: None,
             },
+            client_input: false,
             up: Direction::new(self.cfg.pipe_size),
             down: Direction::new(self.cfg.pipe_size),
         });
@@ -421,6 +439,20 @@ impl Server {
         self.status_dirty = true;
         debug!("connection {slot}: accepted");
         self.try_connect(slot);
+    }
+
+    /// Applies the per-socket TCP options to a listening socket, so that
+    /// accepted sockets inherit them (Linux copies `TCP_NODELAY`,
+    /// `SO_KEEPALIVE` and the keepalive timers from the listener), and
+    /// returns whether it took. Setting `TCP_NODELAY` on the listener is
+    /// what `NoDelay=yes` in the socket unit does; it changes nothing for
+    /// clients, as every accepted socket gets it anyway.
+    fn tune_listener(&self, fd: RawFd) -> bool {
+        self.tune_tcp(fd);
+        let k = self.cfg.keepalive;
+        let on = |level, opt| sys::getsockopt_int(fd, level, opt).is_ok_and(|v| v != 0);
+        on(libc::IPPROTO_TCP, libc::TCP_NODELAY)
+            && (!k.enabled || on(libc::SOL_SOCKET, libc::SO_KEEPALIVE))
     }
 
     fn tune_tcp(&self, fd: RawFd) {
@@ -473,7 +505,9 @@ impl Server {
                     conn.backend = Some(fd);
                 }
                 if done {
-                    self.connected(slot);
+                    // Both sockets were added to epoll since anything they
+                    // have was last reported: their input raises events.
+                    self.connected(slot, false);
                 } else {
                     self.timers.push(Reverse((deadline, slot, gen)));
                 }
@@ -556,7 +590,7 @@ impl Server {
         self.try_connect(slot);
     }
 
-    fn connected(&mut self, slot: usize) {
+    fn connected(&mut self, slot: usize, backend_input: bool) {
         let Some(conn) = self.conns[slot].as_mut() else {
             return;
         };
@@ -570,19 +604,32 @@ impl Server {
             info!("backend {} is up", self.cfg.targets[t]);
         }
         debug!("connection {slot}: connected to backend");
-        self.pump(slot);
+        let client_input = conn.client_input;
+        self.pump_some(slot, client_input, backend_input);
     }
 
     fn conn_event(&mut self, slot: usize, gen: u32, kind: u64, flags: u32) {
-        let Some(conn) = self.conns.get(slot).and_then(|c| c.as_ref()) else {
+        let Some(conn) = self.conns.get_mut(slot).and_then(|c| c.as_mut()) else {
             return;
         };
         if conn.gen != gen {
             return;
         }
+        if flags & (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32 != 0 {
+            // The end of file behind this hang-up is reported once: make
+            // the direction reading this side read up to it.
+            if kind == KIND_CLIENT {
+                conn.up.note_hangup();
+            } else {
+                conn.down.note_hangup();
+            }
+        }
+        let failed = flags & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
+        let input = flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP) as u32 != 0;
         match conn.state {
             State::Connecting { .. } => {
                 if kind == KIND_CLIENT {
+                    conn.client_input |= input;
                     if flags & libc::EPOLLERR as u32 != 0 {
                         if let Some(e) = sys::take_socket_error(conn.client.as_raw_fd()) {
                             debug!("connection {slot}: client failed while connecting: {e}");
@@ -596,11 +643,15 @@ impl Server {
                     return;
                 };
                 let fd = b.as_raw_fd();
-                // EPOLLOUT with no pending error: the connect completed.
-                if let Some(e) = sys::take_socket_error(fd) {
+                // EPOLLOUT without EPOLLERR/EPOLLHUP: the connect completed
+                // (a failed one always reports EPOLLERR), no need to ask.
+                if let Some(e) = failed.then(|| sys::take_socket_error(fd)).flatten() {
                     self.connect_failed(slot, e);
                 } else if flags & libc::EPOLLOUT as u32 != 0 {
-                    self.connected(slot);
+                    // The backend's input is only worth a read if it
+                    // already has some (edge-triggered: more raises an
+                    // edge later).
+                    self.connected(slot, input);
                 }
             }
             State::Relaying => {
@@ -617,21 +668,18 @@ impl Server {
                 }
                 // Pump only the directions this readiness can move: input
                 // on a side feeds the direction it sources, output space
-                // drains the direction it sinks.
-                let input = flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP) as u32 != 0;
+                // drains the direction it sinks — when it has something
+                // queued (with nothing queued its source is drained, and
+                // new input raises its own event).
                 let output = flags & (libc::EPOLLOUT | libc::EPOLLHUP) as u32 != 0;
                 let (up, down) = if kind == KIND_CLIENT {
-                    (input, output)
+                    (input, output && conn.down.pending() > 0)
                 } else {
-                    (output, input)
+                    (output && conn.up.pending() > 0, input)
                 };
                 self.pump_some(slot, up, down);
             }
         }
-    }
-
-    fn pump(&mut self, slot: usize) {
-        self.pump_some(slot, true, true);
     }
 
     fn pump_some(&mut self, slot: usize, up: bool, down: bool) {
@@ -642,12 +690,25 @@ impl Server {
         let Some(b) = conn.backend.as_ref().map(|b| b.as_raw_fd()) else {
             return;
         };
-        let r = if up { conn.up.pump(c, b) } else { Ok(()) }.map_err(|f| match f {
+        let scratch = &mut self.scratch[..];
+        let last = conn.down.is_done();
+        let r = if up {
+            conn.up.pump(c, b, scratch, last)
+        } else {
+            Ok(())
+        }
+        .map_err(|f| match f {
             Fault::Source(e) => (true, e),
             Fault::Destination(e) => (false, e),
         });
         let r = r.and_then(|()| {
-            if down { conn.down.pump(b, c) } else { Ok(()) }.map_err(|f| match f {
+            let last = conn.up.is_done();
+            if down {
+                conn.down.pump(b, c, scratch, last)
+            } else {
+                Ok(())
+            }
+            .map_err(|f| match f {
                 Fault::Source(e) => (false, e),
                 Fault::Destination(e) => (true, e),
             })
@@ -674,10 +735,9 @@ impl Server {
         let Some(conn) = self.conns[slot].take() else {
             return;
         };
-        self.epoll.delete(conn.client.as_raw_fd());
-        if let Some(b) = &conn.backend {
-            self.epoll.delete(b.as_raw_fd());
-        }
+        // No EPOLL_CTL_DEL: the sockets are never duplicated, so closing
+        // them removes them from the epoll set; events already fetched for
+        // them carry the old generation and are ignored.
         if reset {
             sys::set_linger_zero(conn.client.as_raw_fd());
             if let Some(b) = &conn.backend {

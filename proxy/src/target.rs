@@ -118,12 +118,12 @@ impl Target {
     ///
     /// Returns the socket and whether the connect already completed (UNIX
     /// sockets and loopback often complete at once; otherwise wait for
-    /// `EPOLLOUT` and read `SO_ERROR`).
+    /// `EPOLLOUT`, with `EPOLLERR` and `SO_ERROR` on failure).
     ///
     /// # Errors
     /// socket(2)'s errors (e.g. `EMFILE`) and connect(2)'s immediate ones
-    /// (`ECONNREFUSED`, `ENOENT` for a missing UNIX path, `EAGAIN` for a full
-    /// UNIX backlog).
+    /// (`ECONNREFUSED`, also when a loopback refusal arrives at once;
+    /// `ENOENT` for a missing UNIX path, `EAGAIN` for a full UNIX backlog).
     pub fn connect(&self, attempt: usize) -> io::Result<(OwnedFd, bool)> {
         let a = &self.addrs[attempt % self.addrs.len()];
         // SAFETY: plain syscall; the result is checked.
@@ -148,10 +148,29 @@ impl Target {
             return Ok((fd, true));
         }
         let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EINPROGRESS) {
-            Ok((fd, false))
-        } else {
-            Err(e)
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
+        }
+        // On loopback the handshake has usually completed by the time
+        // connect(2) returns EINPROGRESS (the SYN-ACK is processed when the
+        // socket lock is released): asking again says so (`EISCONN`, or a
+        // refusal), and saves waiting for EPOLLOUT and arming a timer.
+        // SAFETY: as above.
+        let r = unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&a.storage as *const libc::sockaddr_storage).cast(),
+                a.len,
+            )
+        };
+        if r == 0 {
+            return Ok((fd, true));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EISCONN) => Ok((fd, true)),
+            Some(libc::EALREADY | libc::EINPROGRESS | libc::EINTR) => Ok((fd, false)),
+            _ => Err(e),
         }
     }
 }
