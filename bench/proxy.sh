@@ -32,8 +32,9 @@ cargo build --release --quiet -p berth-proxy --bin berth-proxy --example loadgen
 BERTH=$TARGET_DIR/release/berth-proxy
 LOADGEN=$TARGET_DIR/release/examples/loadgen
 
-# Each proxied idle connection costs 6 fds (2 sockets, 2 pipes) in both
-# proxies once it carried data; IDLE must fit the hard RLIMIT_NOFILE.
+# Each proxied idle connection costs 6 fds (2 sockets, 2 pipes) in
+# systemd-socket-proxyd once it carried data, 2 in berth-proxy (pipes only
+# for bulk data); IDLE must fit the hard RLIMIT_NOFILE.
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d)
