@@ -8,7 +8,12 @@
 . "$(dirname "$0")/lib.sh"
 need_berth
 home=/var/lib/berth/home
-check "install isolated $B" berth install $B --image localhost/nginx --port 80:$PORT_B --isolate --start
+cat >/tmp/$B.json <<JSON
+{"Image": "localhost/nginx", "Isolate": true, "Started": true,
+ "Ports": [{"Internal": 80, "External": $PORT_B}],
+ "VolumeConfig": {"Volumes": [{"HostPath": "$home/$B", "ContainerPath": "/data"}]}}
+JSON
+check "install isolated $B (mounting its home)" berth install $B --from-json /tmp/$B.json
 cat >/tmp/$A.json <<JSON
 {"Image": "localhost/nginx", "Isolate": true, "Started": true,
  "Ports": [{"Internal": 80, "External": $PORT_A}],
