@@ -409,6 +409,11 @@ fn render_service(
     let _ = writeln!(u, "Restart={}", def.restart_policy().as_systemd());
     // podman waits StopTimeout before SIGKILL; systemd must wait longer.
     let _ = writeln!(u, "TimeoutStopSec={}", def.stop_timeout_secs() + 30);
+    // podman refuses to start when the cidfile exists, and a container that
+    // `--rm` already removed leaves its cidfile behind (`podman rm --ignore`
+    // in ExecStopPost finds no container to remove it with); so clear it
+    // first, as `podman generate systemd --new` does.
+    let _ = writeln!(u, "ExecStartPre=-/usr/bin/rm -f %t/{}.cid", container_name(id));
     let _ = writeln!(u, "ExecStart={}", podman_run(id, def, paths)?);
     if !def.network_links.is_empty() {
         let _ = writeln!(

@@ -130,6 +130,7 @@ pub fn systemd_verify(units: &Path) -> (bool, String) {
     );
     for (src, dst) in [
         (podman.to_owned(), "usr/bin/podman"),
+        (PathBuf::from("/usr/bin/rm"), "usr/bin/rm"),
         (
             sibling_binary("berth-proxy"),
             "usr/libexec/berth/berth-proxy",
