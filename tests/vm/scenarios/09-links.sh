@@ -15,18 +15,38 @@ host_ip=$(ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1]; ex
 [[ -n "$host_ip" ]] || fail "no IPv4 address on eth0"
 wait_for 20 "host service answers on $host_ip:18901" http_get "http://$host_ip:18901/"
 cat >/tmp/$id.json <<JSON
-{"Image": "localhost/busybox", "Started": true, "Cmd": ["sleep", "3600"],
+{"Image": "localhost/python", "Started": true, "Cmd": ["python3", "-c", "import time; time.sleep(3600)"],
  "NetworkLinks": [{"FromHost": "127.0.0.1", "FromPort": 8081, "ToHost": "$host_ip", "ToPort": 18901}]}
 JSON
 check "install with a network link" berth install $id --from-json /tmp/$id.json --start
 wait_for 90 "berth-$id.service runs" unit_active berth-$id.service
 c=$(ctr $id) || fail "no container for $id"
-if ! body=$(podman exec "$c" wget -T 10 -O - http://127.0.0.1:8081/); then
+# busybox's static wget crashes in the container (no NSS there), so the
+# client is a plain HTTP/1.0 GET over python's socket module.
+fetch() {
+    podman exec "$c" python3 -c 'import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(b"GET / HTTP/1.0\r\nHost: link\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+head, _, body = data.partition(b"\r\n\r\n")
+assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], head
+sys.stdout.write(body.decode().strip())' "$1" "$2"
+}
+if ! body=$(fetch 127.0.0.1 8081); then
     pid=$(podman inspect -f '{{.State.Pid}}' "$c")
     log "container network namespace (pid $pid):"
     nsenter --target="$pid" --net -- nft list ruleset 2>&1 | sed 's/^/#   /'
     nsenter --target="$pid" --net -- sysctl net.ipv4.conf.all.route_localnet 2>&1 | sed 's/^/#   /'
     nsenter --target="$pid" --net -- ip -4 addr 2>&1 | sed 's/^/#   /'
+    nsenter --target="$pid" --net -- ip route 2>&1 | sed 's/^/#   route: /'
+    nsenter --target="$pid" --net -- ip route get "$host_ip" from 127.0.0.1 2>&1 | sed 's/^/#   route get from lo: /'
+    nsenter --target="$pid" --net -- sysctl net.ipv4.conf.eth0.route_localnet net.ipv4.conf.all.rp_filter net.ipv4.conf.eth0.rp_filter 2>&1 | sed 's/^/#   /'
+    { fetch "$host_ip" 18901 2>&1 || true; } | sed 's/^/#   direct: /'
     systemctl show -p ExecStartPost berth-$id.service | sed 's/^/#   /'
     fail "the link did not reach the host service"
 fi
