@@ -413,7 +413,11 @@ fn render_service(
     // `--rm` already removed leaves its cidfile behind (`podman rm --ignore`
     // in ExecStopPost finds no container to remove it with); so clear it
     // first, as `podman generate systemd --new` does.
-    let _ = writeln!(u, "ExecStartPre=-/usr/bin/rm -f %t/{}.cid", container_name(id));
+    let _ = writeln!(
+        u,
+        "ExecStartPre=-/usr/bin/rm -f %t/{}.cid",
+        container_name(id)
+    );
     let _ = writeln!(u, "ExecStart={}", podman_run(id, def, paths)?);
     if !def.network_links.is_empty() {
         let _ = writeln!(
