@@ -21,17 +21,14 @@ export BERTH_PODMAN      ?= $(BINDIR)/podman
 export BERTH_LIBEXECDIR  ?= $(LIBEXECDIR)
 export BERTH_BINDIR      ?= $(BINDIR)
 
-MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md jobs-lib/berth.json.5.md
+MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md definition/berth.json.5.md
 
 .PHONY: all build man selinux deb check test lint install uninstall vm-test demo bench clean
 
 all: build man
 
-# The generator is built on its own so that it links berth-jobs without the
-# `jobs` feature (cargo unifies features across one invocation).
 build:
-	$(CARGO) build --release --locked -p berth-generator
-	$(CARGO) build --release --locked -p berth-proxy -p berth-cli
+	$(CARGO) build --release --locked -p berth-generator -p berth-proxy -p berth-cli
 
 # Man pages are markdown next to the code, built into roff.
 man:

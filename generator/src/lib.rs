@@ -1,8 +1,9 @@
 //! berth-generator: a systemd generator (systemd.generator(7)) that turns
 //! every stored berth container definition into units.
 //!
-//! Split by concern, as zram-generator is: [`search`] finds definitions,
-//! [`render`] turns one into unit files, [`escape`] is the one place values
+//! Split by concern, as zram-generator is: `berth_definition::search`
+//! finds definitions (the same code the jobs use), [`render`] turns one
+//! into unit files, [`escape`] is the one place values
 //! are escaped for systemd, [`output`] writes (or prints) the result, and
 //! [`log`] reports to the kernel log. [`generate`] wires them together; it
 //! has no side effects outside the sink and talks to nobody.
@@ -11,13 +12,11 @@ pub mod escape;
 pub mod log;
 pub mod output;
 pub mod render;
-pub mod search;
 
-use berth_jobs::definition::load_file_as;
+use berth_definition::search::{Candidate, SearchPath};
 use log::{Level, Logger};
 use output::{DirSink, Sink};
 use render::{render, InstallPaths};
-use search::{discover, Candidate, SearchPath};
 use std::path::Path;
 
 /// What a run did.
@@ -73,7 +72,7 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
         r.outcome.masked = 1;
         return r;
     }
-    let loaded = match load_file_as(&c.path, &c.read_from) {
+    let loaded = match c.load() {
         Ok(l) => l,
         Err(e) => {
             r.logs.push((Level::Err, format!("rejected {e}")));
@@ -120,7 +119,7 @@ fn merge(total: &mut Outcome, r: &Report, log: &mut Logger) {
 }
 
 fn discover_logged(search: &SearchPath, total: &mut Outcome, log: &mut Logger) -> Vec<Candidate> {
-    let (candidates, list_errors) = discover(search);
+    let (candidates, list_errors) = search.discover();
     for e in list_errors {
         log.log(
             Level::Err,

@@ -1,10 +1,10 @@
 //! `berth-generator NORMAL_DIR [EARLY_DIR LATE_DIR]` as systemd runs it, or
 //! `berth-generator --dry-run` to print what it would write.
 
+use berth_definition::search::{SearchPath, DEFINITIONS_PATH_ENV};
 use berth_generator::log::Logger;
 use berth_generator::output::PrintSink;
 use berth_generator::render::InstallPaths;
-use berth_generator::search::SearchPath;
 use berth_generator::{generate, generate_into_dir};
 use std::path::PathBuf;
 
@@ -50,7 +50,13 @@ fn main() {
             _ => dirs.push(PathBuf::from(arg)),
         }
     }
-    let search = SearchPath::from_env();
+    // BERTH_GENERATOR_ROOT prefixes every directory when reading (a test
+    // root, as zram-generator's ZRAM_GENERATOR_ROOT).
+    let root = std::env::var_os("BERTH_GENERATOR_ROOT")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let search = SearchPath::new(&root, std::env::var_os(DEFINITIONS_PATH_ENV).as_deref());
     let paths = InstallPaths::built_in();
     let outcome = if dry_run {
         if !dirs.is_empty() {

@@ -15,7 +15,8 @@
 //! proxy a plain host process that needs no privileges.
 
 use crate::escape::{exec_line, exec_word, list_word, specifier_value, EscapeError};
-use berth_jobs::definition::{Definition, SocketMode};
+use berth_definition::names::user_name;
+use berth_definition::{Definition, SocketMode};
 use std::fmt::Write;
 
 /// Where the programs units run are installed (set at build time by the
@@ -98,26 +99,10 @@ fn at(field: &str) -> impl Fn(EscapeError) -> RenderError + '_ {
     }
 }
 
-/// Name of the container's service unit.
-pub fn service_name(id: &str) -> String {
-    format!("berth-{id}.service")
-}
-
-/// Name of the socket unit of a socket-activated container.
-pub fn socket_name(id: &str) -> String {
-    format!("berth-{id}.socket")
-}
-
-/// Name of the proxy unit; `@` cannot occur in an id, so this never equals
-/// another container's service.
-pub fn proxy_name(id: &str) -> String {
-    format!("berth-proxy@{id}.service")
-}
-
-/// Name of the podman container.
-pub fn container_name(id: &str) -> String {
-    format!("berth-{id}")
-}
+pub use berth_definition::names::{
+    container_name, proxy_unit as proxy_name, service_unit as service_name,
+    socket_unit as socket_name,
+};
 
 /// Renders the units of a validated definition.
 ///
@@ -231,8 +216,8 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
         push(format!("--security-opt=label=level:{level}"), "McsLevel");
     }
     if def.isolate {
-        push(format!("--subuidname=ctr-{id}"), "");
-        push(format!("--subgidname=ctr-{id}"), "");
+        push(format!("--subuidname={}", user_name(id)), "");
+        push(format!("--subgidname={}", user_name(id)), "");
     }
     if let Some(ref ns) = def.user_ns {
         push(format!("--userns={ns}"), "UserNs");

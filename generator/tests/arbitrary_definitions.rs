@@ -3,8 +3,8 @@
 //! `systemd-analyze verify` accepts.
 
 mod common;
+use berth_definition::Definition;
 use berth_generator::render::{render, InstallPaths};
-use berth_jobs::definition::Definition;
 use common::*;
 use proptest::prelude::*;
 use serde_json::{json, Value};

@@ -11,8 +11,8 @@
 //! `replace_env_argv()` would.
 
 mod common;
+use berth_definition::{Definition, EnvVar, Environment, Volume, VolumeConfig};
 use berth_generator::render::{podman_run_argv, InstallPaths};
-use berth_jobs::definition::{Definition, EnvVar, Environment, Volume, VolumeConfig};
 use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;

@@ -1,5 +1,4 @@
-//! berth-jobs: the definition model (always built) and, with the default
-//! `jobs` feature, the stateful job library: the store of definitions, port
+//! berth-jobs: the stateful job library over `berth-definition`: the store of definitions, port
 //! reservations, SELinux MCS levels, per-container users, the systemd client
 //! and geard's container jobs (`containers/jobs`), done right.
 //!
@@ -17,45 +16,26 @@
 //! | `/var/lib/berth/requests/<request id>.json` | results of mutating jobs by request id (replay) |
 //! | `/var/lib/berth/home/<id>` | home of the user `ctr-<id>` of an isolated container |
 //! | `/var/lib/berth/{ports,mcs}.next` | allocation cursors (hints; losing one costs nothing) |
-pub mod definition;
+/// The definition model, search path and names, shared with the generator.
+pub use berth_definition as definition;
 
-#[cfg(feature = "jobs")]
 pub mod config;
-#[cfg(feature = "jobs")]
 pub mod context;
-#[cfg(feature = "jobs")]
 pub mod error;
-#[cfg(feature = "jobs")]
 pub mod fsutil;
-#[cfg(feature = "jobs")]
 pub mod host;
-#[cfg(feature = "jobs")]
 pub mod jobs;
-#[cfg(feature = "jobs")]
 pub mod journal;
-#[cfg(feature = "jobs")]
 pub mod links;
-#[cfg(feature = "jobs")]
 pub mod lock;
-#[cfg(feature = "jobs")]
 pub mod mcs;
-#[cfg(feature = "jobs")]
 pub mod paths;
-#[cfg(feature = "jobs")]
 pub mod podman;
-#[cfg(feature = "jobs")]
 pub mod ports;
-#[cfg(feature = "jobs")]
 pub mod request_id;
-#[cfg(feature = "jobs")]
 pub mod reservation;
-#[cfg(feature = "jobs")]
 pub mod response;
-#[cfg(feature = "jobs")]
 pub mod selinux;
-#[cfg(feature = "jobs")]
 pub mod store;
-#[cfg(feature = "jobs")]
 pub mod systemd;
-#[cfg(feature = "jobs")]
 pub mod users;

@@ -130,7 +130,7 @@ pub fn apply(ctx: &Context, id: &str) -> Result<usize, JobError> {
         .map(resolve)
         .collect::<Result<_, _>>()
         .map_err(|e| ERR_LINK_CONTAINERS_FAILED.detail(e))?;
-    let name = format!("berth-{id}");
+    let name = crate::definition::names::container_name(id);
     let pid = crate::podman::pid(ctx, &name).map_err(|e| ERR_LINK_CONTAINERS_FAILED.detail(e))?;
     if pid == 0 {
         return Err(ERR_LINK_CONTAINERS_FAILED.detail(format!("container {name} is not running")));

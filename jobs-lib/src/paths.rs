@@ -5,16 +5,9 @@
 //! directories while computing paths is what this avoids); callers create
 //! what they write.
 
-use crate::definition::validate_id;
+use crate::definition::{validate_id, SearchPath};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-
-/// The definition search path of DESIGN.md (first directory holding
-/// `<id>.json` wins), relative to the root.
-pub const SEARCH_PATH: [&str; 3] = [
-    "/etc/berth/containers",
-    "/run/berth/containers",
-    "/usr/lib/berth/containers",
-];
 
 /// The state directory, relative to the root.
 pub const STATE_DIR: &str = "/var/lib/berth";
@@ -23,7 +16,8 @@ pub const STATE_DIR: &str = "/var/lib/berth";
 #[derive(Debug, Clone)]
 pub struct Paths {
     root: PathBuf,
-    search_path: Vec<PathBuf>,
+    search_path: SearchPath,
+    definitions_dir: PathBuf,
     state: PathBuf,
 }
 
@@ -34,21 +28,16 @@ pub fn under(root: &Path, abs: &str) -> PathBuf {
 
 impl Paths {
     /// Paths under `root`. `definitions_path` (the value of
-    /// `BERTH_DEFINITIONS_PATH`, colon-separated, used as given and not
-    /// prefixed by the root) replaces the search path; the jobs write into
-    /// its first directory.
+    /// `BERTH_DEFINITIONS_PATH`, colon-separated, read under the root as
+    /// the generator reads it) replaces the search path; the jobs write
+    /// into its first directory.
     pub fn new(root: &Path, definitions_path: Option<&str>) -> Paths {
-        let search_path = match definitions_path {
-            Some(p) if !p.is_empty() => p
-                .split(':')
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-                .collect(),
-            _ => SEARCH_PATH.iter().map(|d| under(root, d)).collect(),
-        };
+        let search_path = SearchPath::new(root, definitions_path.map(OsStr::new));
+        let definitions_dir = search_path.real(search_path.write_dir());
         Paths {
             root: root.to_owned(),
             search_path,
+            definitions_dir,
             state: under(root, STATE_DIR),
         }
     }
@@ -63,15 +52,16 @@ impl Paths {
         self.root == Path::new("/")
     }
 
-    /// The definition search path, first wins.
-    pub fn search_path(&self) -> &[PathBuf] {
+    /// The definition search path, first wins (the one implementation the
+    /// generator uses too).
+    pub fn search_path(&self) -> &SearchPath {
         &self.search_path
     }
 
     /// The directory the jobs write definitions into (the first of the
-    /// search path).
+    /// search path), under the root.
     pub fn definitions_dir(&self) -> &Path {
-        &self.search_path[0]
+        &self.definitions_dir
     }
 
     /// `<definitions dir>/<id>.json`. The id must be valid (checked in
@@ -154,7 +144,7 @@ mod tests {
             p.home_dir("web"),
             Path::new("/tmp/r/var/lib/berth/home/web")
         );
-        assert_eq!(p.search_path().len(), 3);
+        assert_eq!(p.search_path().dirs().len(), 3);
         assert!(!p.is_host_root());
     }
 
@@ -162,6 +152,12 @@ mod tests {
     fn definitions_path_overrides_search_path() {
         let p = Paths::new(Path::new("/"), Some("/a:/b"));
         assert_eq!(p.definitions_dir(), Path::new("/a"));
-        assert_eq!(p.search_path(), [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(
+            p.search_path().dirs(),
+            [PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+        // Naming no directory keeps the default instead of panicking.
+        let p = Paths::new(Path::new("/r"), Some(":"));
+        assert_eq!(p.definitions_dir(), Path::new("/r/etc/berth/containers"));
     }
 }

@@ -10,11 +10,10 @@
 //! empty `pending/` is all it costs when nothing died.
 
 use crate::context::Context;
-use crate::definition::{load_file, validate_id, Definition, DefinitionError, LoadedDefinition};
+use crate::definition::{validate_id, Candidate, Definition, DefinitionError, LoadedDefinition};
 use crate::error::{FailureKind, JobError};
 use crate::fsutil;
 use crate::mcs::McsCategories;
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
@@ -49,15 +48,11 @@ impl<'a> Store<'a> {
         Store { ctx }
     }
 
-    /// The file in force for `id`: the first on the search path.
-    pub fn find(&self, id: &str) -> Option<PathBuf> {
+    /// The file in force for `id`: the first on the search path (a mask
+    /// included).
+    pub fn find(&self, id: &str) -> Option<Candidate> {
         validate_id(id).ok()?;
-        self.ctx
-            .paths
-            .search_path()
-            .iter()
-            .map(|d| d.join(format!("{id}.json")))
-            .find(|p| p.is_file())
+        self.ctx.paths.search_path().find(id).ok().flatten()
     }
 
     /// The definition in force for `id`, `None` when there is none.
@@ -65,7 +60,8 @@ impl<'a> Store<'a> {
     /// Errors: the file exists but is unreadable or invalid.
     pub fn load(&self, id: &str) -> Result<Option<LoadedDefinition>, DefinitionError> {
         match self.find(id) {
-            Some(p) => load_file(&p).map(Some),
+            Some(c) if c.masked => Ok(None),
+            Some(c) => c.load().map(Some),
             None => Ok(None),
         }
     }
@@ -117,42 +113,26 @@ impl<'a> Store<'a> {
         Ok(existed)
     }
 
-    /// Every id on the search path, sorted, first file wins.
+    /// Every id on the search path, sorted, first file wins (the listing
+    /// the generator makes).
     pub fn list(&self) -> io::Result<Vec<Listed>> {
-        let mut found: BTreeMap<String, Listed> = BTreeMap::new();
-        for dir in self.ctx.paths.search_path() {
-            let rd = match fs::read_dir(dir) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            let mut names: Vec<String> = rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
-                .collect();
-            names.sort();
-            for n in names {
-                let path = dir.join(&n);
-                let id = n.trim_end_matches(".json").to_owned();
-                match found.get_mut(&id) {
-                    Some(l) => l.shadowed.push(path),
-                    None => {
-                        let definition = load_file(&path).map(|l| l.definition);
-                        found.insert(
-                            id.clone(),
-                            Listed {
-                                id,
-                                path,
-                                definition,
-                                shadowed: Vec::new(),
-                            },
-                        );
-                    }
-                }
-            }
+        let (candidates, errors) = self.ctx.paths.search_path().discover();
+        if let Some(e) = errors.into_iter().next() {
+            return Err(io::Error::new(
+                e.error.kind(),
+                format!("{}: {}", e.dir.display(), e.error),
+            ));
         }
-        Ok(found.into_values().collect())
+        Ok(candidates
+            .into_iter()
+            .filter(|c| !c.masked)
+            .map(|c| Listed {
+                id: c.stem.clone(),
+                path: c.read_from.clone(),
+                definition: c.load().map(|l| l.definition),
+                shadowed: c.shadowed.clone(),
+            })
+            .collect())
     }
 
     /// Marks a mutating job on `id` as in progress.

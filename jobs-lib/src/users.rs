@@ -24,10 +24,7 @@ pub const SUBID_MAX: u32 = 600_100_000;
 /// The shell of container users.
 pub const NOLOGIN: &str = "/usr/sbin/nologin";
 
-/// The user name of container `id`: `ctr-<id>`.
-pub fn user_name(id: &str) -> String {
-    format!("ctr-{id}")
-}
+pub use crate::definition::names::user_name;
 
 /// A subordinate id range: `start .. start+count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

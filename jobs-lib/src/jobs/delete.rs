@@ -35,9 +35,10 @@ impl Job for DeleteContainerRequest {
         let id = self.id.as_str();
         let _lock = begin_mutation(ctx)?;
         let store = ctx.store();
-        let Some(path) = store.find(id) else {
+        let Some(found) = store.find(id) else {
             return Err(ERR_CONTAINER_NOT_FOUND.detail(format!("(id {id})")));
         };
+        let path = found.read_from;
         if path != ctx.paths.definition_file(id) {
             return Err(ERR_DELETE_CONTAINER_FAILED.detail(format!(
                 "{} is not in {}; remove it where it is",

@@ -37,20 +37,7 @@ pub mod dbus;
 
 use std::io::Write;
 
-/// The service unit of container `id`.
-pub fn service_unit(id: &str) -> String {
-    format!("berth-{id}.service")
-}
-
-/// The socket unit of a socket-activated container `id`.
-pub fn socket_unit(id: &str) -> String {
-    format!("berth-{id}.socket")
-}
-
-/// The proxy unit of a proxied socket-activated container `id`.
-pub fn proxy_unit(id: &str) -> String {
-    format!("berth-proxy@{id}.service")
-}
+pub use crate::definition::names::{proxy_unit, service_unit, socket_unit};
 
 /// A unit's state as systemd reports it (`LoadState`, `ActiveState`,
 /// `SubState`; org.freedesktop.systemd1(5)).

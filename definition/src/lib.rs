@@ -3,8 +3,13 @@
 //! extensions in the same casing. One file per container,
 //! `<dir>/<id>.json`; the id is the file name.
 //!
-//! This module is what `berth-generator` links, so it depends on serde,
-//! serde_json and thiserror only (build with `default-features = false`).
+//! This crate holds everything the generator and the jobs must agree on, so
+//! that the contract is written once: the model and its validation, the
+//! one parser for stored definitions and install request bodies, the id
+//! rule, unit/container/user names ([`names`]), the search path with
+//! shadowing and masking ([`search`]) and the field/rule error. The
+//! generator links it alone, so it depends on serde, serde_json and
+//! thiserror only.
 //!
 //! The JSON Schema shipped in `schema/berth-definition.schema.json` documents
 //! the value grammar of every field; [`Definition::validate`] is the
@@ -12,11 +17,14 @@
 
 mod error;
 mod image;
+pub mod names;
+pub mod search;
 mod serde_helpers;
 mod validate;
 
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
+pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
 pub use validate::{parse_mcs_level, validate_id, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES};
 

@@ -1,0 +1,344 @@
+//! The definition search path, the one implementation the generator and
+//! the jobs share: the first directory holding `<id>.json` wins, and the
+//! same file name in a later directory is shadowed. A definition that
+//! resolves to a character device (a symlink to `/dev/null`) masks the id,
+//! as systemd masks units.
+//!
+//! Paths are kept twice: as the host sees them (`/etc/berth/containers/…`,
+//! what logs, `SourcePath=` and replies name) and as they are read and
+//! written (under a test root such as `BERTH_ROOT`, `BERTH_GENERATOR_ROOT`).
+
+use crate::{load_file_as, DefinitionError, LoadedDefinition};
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Directories searched, highest precedence first.
+pub const DEFAULT_SEARCH_PATH: [&str; 3] = [
+    "/etc/berth/containers",
+    "/run/berth/containers",
+    "/usr/lib/berth/containers",
+];
+
+/// The environment variable that replaces the search path
+/// (colon-separated directories, highest precedence first).
+pub const DEFINITIONS_PATH_ENV: &str = "BERTH_DEFINITIONS_PATH";
+
+/// Where definitions are looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPath {
+    root: PathBuf,
+    dirs: Vec<PathBuf>,
+}
+
+impl SearchPath {
+    /// The search path under `root` (`/` on a real host). `definitions_path`
+    /// (the value of [`DEFINITIONS_PATH_ENV`]) replaces the default
+    /// directories; empty entries are ignored, and a value naming no
+    /// directory at all (`""`, `":"`) leaves the default in place. Every
+    /// directory is made absolute and lexically normalized (`SourcePath=`
+    /// requires it) and is read under `root`.
+    pub fn new(root: &Path, definitions_path: Option<&OsStr>) -> SearchPath {
+        let given: Vec<PathBuf> = definitions_path
+            .map(|v| {
+                std::env::split_paths(v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(|p| normalize(&p))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let dirs = if given.is_empty() {
+            DEFAULT_SEARCH_PATH.iter().map(PathBuf::from).collect()
+        } else {
+            given
+        };
+        SearchPath {
+            root: root.to_owned(),
+            dirs,
+        }
+    }
+
+    /// The directories as the host sees them, highest precedence first
+    /// (never empty).
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// The root prefix (`/` on a real host).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `host_path` under the root: where it is read and written.
+    pub fn real(&self, host_path: &Path) -> PathBuf {
+        // Component-wise join: strip the leading '/' so `join` appends.
+        self.root
+            .join(host_path.strip_prefix("/").unwrap_or(host_path))
+    }
+
+    /// The directory the jobs write definitions into (the first one), as
+    /// the host sees it.
+    pub fn write_dir(&self) -> &Path {
+        &self.dirs[0]
+    }
+
+    /// The definition file for `id` in force, if any: the first directory
+    /// holding `<id>.json` (of any file type, so a mask or a dangling link
+    /// is found, never skipped), with the later ones as shadowed. The id is
+    /// not validated here; an id that is not one path component finds
+    /// nothing.
+    ///
+    /// Errors: a directory or file that exists but cannot be examined.
+    pub fn find(&self, id: &str) -> io::Result<Option<Candidate>> {
+        let name = format!("{id}.json");
+        if Path::new(&name).components().count() != 1 || id.is_empty() {
+            return Ok(None);
+        }
+        let mut found: Option<Candidate> = None;
+        for (index, dir) in self.dirs.iter().enumerate() {
+            let path = dir.join(&name);
+            let read_from = self.real(&path);
+            let meta = match std::fs::symlink_metadata(&read_from) {
+                Ok(m) => m,
+                Err(e) if is_absent(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            match &mut found {
+                Some(c) => c.shadowed.push(path),
+                None => {
+                    let masked = !meta.file_type().is_file() && resolves_to_device(&read_from);
+                    found = Some(Candidate {
+                        stem: id.to_owned(),
+                        path,
+                        read_from,
+                        dir_index: index,
+                        masked,
+                        shadowed: Vec::new(),
+                    })
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Lists the definition files on the search path, one per stem, sorted
+    /// by stem so that output order never depends on directory order.
+    ///
+    /// Files not ending in `.json` and hidden files are ignored; a missing
+    /// directory is not an error; a directory that cannot be listed is
+    /// reported and the others are still listed.
+    pub fn discover(&self) -> (Vec<Candidate>, Vec<ListError>) {
+        let mut found: BTreeMap<OsString, Candidate> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (index, dir) in self.dirs.iter().enumerate() {
+            let real_dir = self.real(dir);
+            let entries = match std::fs::read_dir(&real_dir) {
+                Ok(e) => e,
+                Err(e) if is_absent(&e) => continue,
+                Err(error) => {
+                    errors.push(ListError {
+                        dir: dir.clone(),
+                        error,
+                    });
+                    continue;
+                }
+            };
+            for entry in entries {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(error) => {
+                        errors.push(ListError {
+                            dir: dir.clone(),
+                            error,
+                        });
+                        break;
+                    }
+                };
+                let name = entry.file_name();
+                let Some(stem) = definition_stem(&name) else {
+                    continue;
+                };
+                let path = dir.join(&name);
+                if let Some(c) = found.get_mut(&name) {
+                    c.shadowed.push(path);
+                    continue;
+                }
+                let read_from = real_dir.join(&name);
+                // Only a symlink or device can mask; skip the stat otherwise
+                // (d_type comes free with readdir).
+                let masked = match entry.file_type() {
+                    Ok(t) if t.is_file() => false,
+                    _ => resolves_to_device(&read_from),
+                };
+                found.insert(
+                    name,
+                    Candidate {
+                        stem,
+                        path,
+                        read_from,
+                        dir_index: index,
+                        masked,
+                        shadowed: Vec::new(),
+                    },
+                );
+            }
+        }
+        (found.into_values().collect(), errors)
+    }
+}
+
+/// The stem of a definition file name (`web.json` → `web`,
+/// `a.json.json` → `a.json`), `None` for names the search path ignores
+/// (hidden files, other suffixes, a bare `.json`).
+pub fn definition_stem(name: &OsStr) -> Option<String> {
+    let bytes = name.as_encoded_bytes();
+    if bytes.starts_with(b".") {
+        return None;
+    }
+    let stem = bytes.strip_suffix(b".json")?;
+    Some(String::from_utf8_lossy(stem).into_owned())
+}
+
+fn is_absent(e: &io::Error) -> bool {
+    // NotADirectory: a path component is a file; nothing can be below it.
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+fn resolves_to_device(p: &Path) -> bool {
+    std::fs::metadata(p)
+        .map(|m| m.file_type().is_char_device())
+        .unwrap_or(false)
+}
+
+/// Absolute and lexically normalized (no `.`, `..` or doubled `/`); a
+/// relative directory is taken from the current directory.
+pub fn normalize(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let mut out = PathBuf::from("/");
+    for c in abs.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+/// One definition file chosen for an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The file name without `.json` (not yet validated as an id).
+    pub stem: String,
+    /// The path as the host sees it.
+    pub path: PathBuf,
+    /// The path to read (under the root).
+    pub read_from: PathBuf,
+    /// Which directory of the search path holds it (0 = the first).
+    pub dir_index: usize,
+    /// It resolves to a character device (`/dev/null`): the id is masked.
+    pub masked: bool,
+    /// Files of the same name in lower-precedence directories, as the host
+    /// sees them.
+    pub shadowed: Vec<PathBuf>,
+}
+
+impl Candidate {
+    /// Reads and validates the file (naming the host path in errors). Do
+    /// not call on a mask.
+    pub fn load(&self) -> Result<LoadedDefinition, DefinitionError> {
+        load_file_as(&self.path, &self.read_from)
+    }
+}
+
+/// A directory that exists but could not be listed.
+#[derive(Debug)]
+pub struct ListError {
+    /// The directory as the host sees it.
+    pub dir: PathBuf,
+    /// Why.
+    pub error: io::Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn search_dirs_are_normalized() {
+        assert_eq!(normalize(Path::new("/a/./b/../c//d/")), Path::new("/a/c/d"));
+        assert_eq!(normalize(Path::new("/../x")), Path::new("/x"));
+        assert!(normalize(Path::new("rel")).is_absolute());
+    }
+
+    #[test]
+    fn a_path_naming_no_directory_keeps_the_default() {
+        for v in ["", ":", "::"] {
+            let sp = SearchPath::new(Path::new("/"), Some(OsStr::new(v)));
+            assert_eq!(sp.dirs().len(), 3, "{v:?}");
+        }
+        let sp = SearchPath::new(Path::new("/"), Some(OsStr::new(":/a::/b/")));
+        assert_eq!(sp.dirs(), [PathBuf::from("/a"), PathBuf::from("/b")]);
+    }
+
+    #[test]
+    fn stems() {
+        assert_eq!(
+            definition_stem(OsStr::new("web.json")).as_deref(),
+            Some("web")
+        );
+        assert_eq!(
+            definition_stem(OsStr::new("a.json.json")).as_deref(),
+            Some("a.json")
+        );
+        assert_eq!(definition_stem(OsStr::new(".web.json")), None);
+        assert_eq!(definition_stem(OsStr::new("web.conf")), None);
+    }
+
+    #[test]
+    fn find_and_discover_agree_on_masks_and_shadows() {
+        let root = tempfile::tempdir().unwrap();
+        let sp = SearchPath::new(root.path(), None);
+        for d in DEFAULT_SEARCH_PATH {
+            std::fs::create_dir_all(sp.real(Path::new(d))).unwrap();
+        }
+        let etc = sp.real(Path::new("/etc/berth/containers"));
+        let usr = sp.real(Path::new("/usr/lib/berth/containers"));
+        std::fs::write(usr.join("web.json"), b"{}").unwrap();
+        symlink("/dev/null", etc.join("web.json")).unwrap();
+        std::fs::write(usr.join("db.json"), b"{}").unwrap();
+        symlink("/nonexistent", etc.join("gone.json")).unwrap();
+
+        let web = sp.find("web").unwrap().unwrap();
+        assert!(web.masked);
+        assert_eq!(web.path, Path::new("/etc/berth/containers/web.json"));
+        assert_eq!(
+            web.shadowed,
+            [PathBuf::from("/usr/lib/berth/containers/web.json")]
+        );
+        let db = sp.find("db").unwrap().unwrap();
+        assert!(!db.masked);
+        assert_eq!(db.dir_index, 2);
+        // A dangling link is found (and fails to load), never skipped.
+        let gone = sp.find("gone").unwrap().unwrap();
+        assert!(!gone.masked);
+        assert!(gone.load().is_err());
+        assert!(sp.find("none").unwrap().is_none());
+        assert!(sp.find("../x").unwrap().is_none());
+
+        let (all, errors) = sp.discover();
+        assert!(errors.is_empty());
+        for c in &all {
+            assert_eq!(sp.find(&c.stem).unwrap().as_ref(), Some(c));
+        }
+        assert_eq!(all.len(), 3);
+    }
+}
