@@ -131,6 +131,10 @@ pub struct EnvArgs {
     /// Replace the whole environment with the K=V given (none: empty it).
     #[arg(long, conflicts_with = "unset")]
     pub reset: bool,
+    /// Restart the running container onto the new environment (without
+    /// it, a running container keeps the old one and berth says so).
+    #[arg(long)]
+    pub restart: bool,
 }
 
 /// `berth link`.

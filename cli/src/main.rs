@@ -19,13 +19,28 @@ use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--json` anywhere on the line asks for JSON errors, even when the
+    // line itself does not parse.
+    let json = std::env::args_os().skip(1).any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if json && e.use_stderr() => {
+            let msg = e.render().to_string();
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            return output::failure(true, &JobError::invalid(first.to_owned()));
+        }
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("berth: {e:#}");
-            ExitCode::from(1)
-        }
+        Err(e) => output::failure(
+            json,
+            &JobError::new(berth_jobs::error::FailureKind::Error, format!("{e:#}")),
+        ),
     }
 }
 
@@ -171,14 +186,16 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                 Box::new(jobs::PutEnvironmentRequest {
                     id: a.id,
                     variables: set,
+                    restart: a.restart,
                 })
-            } else if set.is_empty() && a.unset.is_empty() {
+            } else if set.is_empty() && a.unset.is_empty() && !a.restart {
                 Box::new(jobs::GetEnvironmentRequest { id: a.id })
             } else {
                 Box::new(jobs::PatchEnvironmentRequest {
                     id: a.id,
                     set,
                     unset: a.unset,
+                    restart: a.restart,
                 })
             }
         }

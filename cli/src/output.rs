@@ -6,8 +6,12 @@ use berth_jobs::error::JobError;
 use berth_jobs::response::Reply;
 use std::process::ExitCode;
 
-/// Prints a success; exit 0.
+/// Prints a success; exit 0. Warnings (what failed after the change was
+/// in force) go to stderr, and into `Warnings` with `--json`.
 pub fn success(json: bool, reply: &Reply) -> ExitCode {
+    for w in &reply.success.warnings {
+        eprintln!("berth: warning: {w}");
+    }
     if json {
         let mut data = match &reply.success.data {
             serde_json::Value::Object(m) => m.clone(),
@@ -20,6 +24,9 @@ pub fn success(json: bool, reply: &Reply) -> ExitCode {
         };
         for (k, v) in &reply.pending {
             data.insert(k.clone(), v.clone());
+        }
+        if !reply.success.warnings.is_empty() {
+            data.insert("Warnings".into(), serde_json::json!(reply.success.warnings));
         }
         data.insert(
             "Result".into(),

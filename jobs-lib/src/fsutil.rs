@@ -30,6 +30,12 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
+/// [`write_atomic`] with file mode `mode` (set at creation, so the bytes
+/// are never readable under a wider mode).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_inner(path, bytes, None, "", mode)
+}
+
 /// Replaces `path` with `bytes` atomically and durably, mode 0644.
 /// `crash_at`/`step` inject a crash after the temp file is synced and before
 /// the rename.
@@ -41,6 +47,16 @@ pub fn write_atomic(
     crash_at: Option<&str>,
     step: &str,
 ) -> io::Result<()> {
+    write_atomic_inner(path, bytes, crash_at, step, 0o644)
+}
+
+fn write_atomic_inner(
+    path: &Path,
+    bytes: &[u8],
+    crash_at: Option<&str>,
+    step: &str,
+    mode: u32,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
@@ -50,9 +66,11 @@ pub fn write_atomic(
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o644)
+            .mode(mode)
             .open(&tmp)
     };
+    // A temp file left by a crash keeps its mode through `truncate`.
+    let _ = fs::remove_file(&tmp);
     let result = (|| {
         let mut f = match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

@@ -21,6 +21,7 @@ pub use berth_definition as definition;
 
 pub mod config;
 pub mod context;
+pub mod digest;
 pub mod error;
 pub mod fsutil;
 pub mod host;

@@ -85,6 +85,11 @@ pub struct Success {
     pub table: Option<Table>,
     /// One line for humans when there is no table.
     pub message: Option<String>,
+    /// What failed after the job's change was in force (a cleanup to be
+    /// retried by the next job, a restart that could not be queued): the
+    /// job succeeded, and these say what still needs attention.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Success {
@@ -95,6 +100,7 @@ impl Success {
             data: serde_json::Value::Null,
             table: None,
             message: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -121,6 +127,12 @@ impl Success {
     /// With a message.
     pub fn message(mut self, m: impl Into<String>) -> Success {
         self.message = Some(m.into());
+        self
+    }
+
+    /// With one more warning.
+    pub fn warn(mut self, w: impl std::fmt::Display) -> Success {
+        self.warnings.push(w.to_string());
         self
     }
 }

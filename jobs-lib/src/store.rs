@@ -36,6 +36,38 @@ pub struct Listed {
     pub shadowed: Vec<PathBuf>,
 }
 
+/// What a pending mark asks of recovery besides settling (the mark's
+/// contents; an empty mark is [`PendingKind::Claims`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingKind {
+    /// Release what the definition in force does not reference (install,
+    /// delete).
+    Claims,
+    /// A start or stop: also make the units' state match `Started`.
+    State,
+    /// Not a dead job: an update restarted the old container, whose ports
+    /// stay reserved until its units stop changing state.
+    Retire,
+}
+
+impl PendingKind {
+    fn as_bytes(self) -> &'static [u8] {
+        match self {
+            PendingKind::Claims => b"",
+            PendingKind::State => b"state\n",
+            PendingKind::Retire => b"retire\n",
+        }
+    }
+
+    fn from_bytes(b: &[u8]) -> PendingKind {
+        match b {
+            b"state\n" => PendingKind::State,
+            b"retire\n" => PendingKind::Retire,
+            _ => PendingKind::Claims,
+        }
+    }
+}
+
 /// An I/O failure of the store as a job error.
 pub fn io_error(what: impl std::fmt::Display, e: io::Error) -> JobError {
     JobError::new(FailureKind::Error, "The berth store could not be updated.")
@@ -137,13 +169,20 @@ impl<'a> Store<'a> {
 
     /// Marks a mutating job on `id` as in progress.
     pub fn mark_pending(&self, id: &str) -> Result<(), JobError> {
+        self.mark_pending_as(id, PendingKind::Claims)
+    }
+
+    /// Marks a job on `id` as in progress, saying what recovery must do
+    /// besides settling (see [`PendingKind`]).
+    pub fn mark_pending_as(&self, id: &str, kind: PendingKind) -> Result<(), JobError> {
         let dir = self.ctx.paths.pending_dir();
         let p = dir.join(id);
-        fs::write(&p, b"")
+        let body = kind.as_bytes();
+        fs::write(&p, body)
             .or_else(|e| {
                 if e.kind() == io::ErrorKind::NotFound {
                     fs::create_dir_all(&dir)?;
-                    fs::write(&p, b"")
+                    fs::write(&p, body)
                 } else {
                     Err(e)
                 }
@@ -151,13 +190,24 @@ impl<'a> Store<'a> {
             .map_err(|e| io_error(p.display(), e))
     }
 
-    /// Settles every id a dead job left pending. Call with the lock held.
-    pub fn reclaim_pending(&self) -> Result<Vec<String>, JobError> {
+    /// Settles every id a dead (or deferring) job left pending. Call with
+    /// the lock held. A failure for one id is logged and leaves its mark,
+    /// so the next job retries it: one container's broken cleanup never
+    /// fails a job on another. An id whose units are changing state is
+    /// left for later too, since its old container may still use what
+    /// settling would release. Returns the ids settled.
+    pub fn reclaim_pending(&self) -> Vec<String> {
         let dir = self.ctx.paths.pending_dir();
         let rd = match fs::read_dir(&dir) {
             Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error(dir.display(), e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) => {
+                self.ctx.info(&format!(
+                    "warning: {}: {e}; not recovering now",
+                    dir.display()
+                ));
+                return Vec::new();
+            }
         };
         let mut ids: Vec<String> = rd
             .filter_map(|e| e.ok())
@@ -165,20 +215,87 @@ impl<'a> Store<'a> {
             .filter(|n| validate_id(n).is_ok())
             .collect();
         ids.sort();
-        for id in &ids {
-            self.ctx.info(&format!(
-                "recovering container {id}: a job on it did not finish"
-            ));
-            self.settle(id)?;
+        let mut settled = Vec::new();
+        for id in ids {
+            if let Some(u) = self.changing_unit(&id) {
+                self.ctx.info(&format!(
+                    "info: settling container {id} later: {u} is changing state"
+                ));
+                continue;
+            }
+            let kind = PendingKind::from_bytes(&fs::read(dir.join(&id)).unwrap_or_default());
+            if kind != PendingKind::Retire {
+                self.ctx.info(&format!(
+                    "recovering container {id}: a job on it did not finish"
+                ));
+            }
+            let r = match kind {
+                PendingKind::State => self.enforce_started(&id),
+                _ => Ok(()),
+            }
+            .and_then(|()| self.settle(&id));
+            match r {
+                Ok(()) => settled.push(id),
+                Err(e) => self.ctx.info(&format!(
+                    "warning: container {id} could not be settled (the next job retries): {e}"
+                )),
+            }
         }
-        Ok(ids)
+        settled
+    }
+
+    /// The first unit of `id` that is between states, if any.
+    fn changing_unit(&self, id: &str) -> Option<String> {
+        let units = match self.load(id) {
+            Ok(Some(l)) => crate::jobs::all_units(id, &l.definition),
+            _ => vec![
+                crate::systemd::socket_unit(id),
+                crate::systemd::proxy_unit(id),
+                crate::systemd::service_unit(id),
+            ],
+        };
+        units.into_iter().find(|u| {
+            self.ctx
+                .systemd
+                .unit_state(u)
+                .is_ok_and(|s| s.is_changing())
+        })
+    }
+
+    /// Recovery of a start or stop that died: makes the units' state match
+    /// `Started` of the definition in force, whichever of the old and new
+    /// value the dead job left there, so definition and units agree.
+    fn enforce_started(&self, id: &str) -> Result<(), JobError> {
+        let Some(l) = self.load(id).ok().flatten() else {
+            return Ok(());
+        };
+        let fail = |e: crate::systemd::SystemdError| {
+            JobError::new(
+                FailureKind::Error,
+                "Unable to recover the container's state.",
+            )
+            .detail(e)
+        };
+        self.ctx.systemd.daemon_reload().map_err(fail)?;
+        if l.definition.started {
+            for u in crate::jobs::start_units(id, &l.definition) {
+                self.ctx.systemd.start_unit(&u).map_err(fail)?;
+            }
+        } else {
+            for u in crate::jobs::all_units(id, &l.definition) {
+                self.ctx.systemd.stop_unit(&u).map_err(fail)?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes what `id` owns match its definition in force: releases every
     /// claimed port and MCS level it does not reference, removes the user
     /// berth created when the definition is gone or not isolated, and
     /// clears the pending mark. A definition that exists but cannot be
-    /// read keeps everything. Call with the lock held.
+    /// read keeps everything. Every step is tried; when any fails, the
+    /// mark stays (the next job retries) and the error lists them all.
+    /// Call with the lock held.
     pub fn settle(&self, id: &str) -> Result<(), JobError> {
         let loaded = match self.load(id) {
             Ok(l) => l.map(|l| l.definition),
@@ -198,25 +315,46 @@ impl<'a> Store<'a> {
             }
             keep_mcs = d.mcs_level.as_deref().and_then(McsCategories::parse_level);
         }
-        let claimed = ports.claimed_by(id).map_err(|e| io_error("ports", e))?;
-        for p in claimed.into_iter().filter(|p| !keep_ports.contains(p)) {
-            ports
-                .release(p, id)
-                .map_err(|e| io_error(format!("port {p}"), e))?;
-        }
-        for c in mcs.claimed_by(id).map_err(|e| io_error("mcs", e))? {
-            if Some(c) != keep_mcs {
-                mcs.release(c, id).map_err(|e| io_error(c.level(), e))?;
+        let mut failures: Vec<String> = Vec::new();
+        match ports.claimed_by(id) {
+            Ok(claimed) => {
+                for p in claimed.into_iter().filter(|p| !keep_ports.contains(p)) {
+                    if let Err(e) = ports.release(p, id) {
+                        failures.push(format!("releasing port {p}: {e}"));
+                    }
+                }
             }
+            Err(e) => failures.push(format!("ports of {id}: {e}")),
+        }
+        match mcs.claimed_by(id) {
+            Ok(claimed) => {
+                for c in claimed.into_iter().filter(|c| Some(*c) != keep_mcs) {
+                    if let Err(e) = mcs.release(c, id) {
+                        failures.push(format!("releasing MCS level {}: {e}", c.level()));
+                    }
+                }
+            }
+            Err(e) => failures.push(format!("MCS levels of {id}: {e}")),
         }
         let owner_dir = self.ctx.paths.owners_root().join(id);
         let user_mark = owner_dir.join("user");
         let keep_user = loaded.as_ref().is_some_and(|d| d.isolate);
         if !keep_user && user_mark.exists() {
-            self.ctx.users().remove(id).map_err(|e| {
-                JobError::new(FailureKind::Error, "Unable to remove the container user.").detail(e)
-            })?;
-            fsutil::remove_if_exists(&user_mark).map_err(|e| io_error(user_mark.display(), e))?;
+            match self.ctx.users().remove(id) {
+                Ok(()) => {
+                    if let Err(e) = fsutil::remove_if_exists(&user_mark) {
+                        failures.push(format!("{}: {e}", user_mark.display()));
+                    }
+                }
+                Err(e) => failures.push(format!("removing the user of {id}: {e}")),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(JobError::new(
+                FailureKind::Error,
+                "What the container owned could not all be released.",
+            )
+            .detail(failures.join("; ")));
         }
         if loaded.is_none() {
             let _ = fs::remove_dir(&owner_dir);

@@ -19,6 +19,13 @@ struct Script {
     fail_reload: bool,
     fail_start: bool,
     changing: Option<String>,
+    /// Per-unit ActiveState, before `changing` and the default `inactive`.
+    active: std::collections::HashMap<String, String>,
+    /// States returned (and consumed) by the next `unit_state` calls, each
+    /// recorded with the number of port reservations at that moment.
+    sequence: std::collections::VecDeque<String>,
+    /// The state dir, for `sequence`'s record of reservations.
+    state_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Default)]
@@ -49,10 +56,32 @@ impl Systemd for FakeSystemd {
         self.0.borrow_mut().calls.push(format!("restart {unit}"));
         Ok(())
     }
+    fn try_restart_unit(&self, unit: &str) -> Result<(), SystemdError> {
+        self.0
+            .borrow_mut()
+            .calls
+            .push(format!("try-restart {unit}"));
+        Ok(())
+    }
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError> {
-        let s = self.0.borrow();
+        let mut s = self.0.borrow_mut();
         let mut st = UnitState::unknown(unit);
-        st.active_state = s.changing.clone().unwrap_or_else(|| "inactive".into());
+        if let Some(next) = s.sequence.pop_front() {
+            let ports = s
+                .state_dir
+                .as_ref()
+                .and_then(|d| std::fs::read_dir(d.join("ports")).ok())
+                .map_or(0, |rd| rd.count());
+            s.calls.push(format!("state {unit} {next} ports={ports}"));
+            st.active_state = next;
+            return Ok(st);
+        }
+        st.active_state = s
+            .active
+            .get(unit)
+            .cloned()
+            .or_else(|| s.changing.clone())
+            .unwrap_or_else(|| "inactive".into());
         Ok(st)
     }
     fn start_transient(&self, unit: &str, _d: &str, argv: &[String]) -> Result<(), SystemdError> {
@@ -332,6 +361,7 @@ fn environment_put_patch_get() {
         &jobs::PutEnvironmentRequest {
             id: "web".into(),
             variables: vec![var("A", "1"), var("B", "line\nbreak")],
+            restart: false,
         },
     )
     .unwrap();
@@ -341,6 +371,7 @@ fn environment_put_patch_get() {
             id: "web".into(),
             set: vec![var("A", "2"), var("C", "x=y")],
             unset: vec!["B".into()],
+            restart: false,
         },
     )
     .unwrap();
@@ -356,6 +387,7 @@ fn environment_put_patch_get() {
             id: "web".into(),
             set: vec![var("A=B", "1")],
             unset: vec![],
+            restart: false,
         },
     )
     .unwrap_err();

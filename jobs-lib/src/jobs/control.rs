@@ -3,7 +3,10 @@
 //! stop persist whether the container starts at boot, as geard did: they
 //! rewrite `Started` and daemon-reload, and the generator adds or drops the
 //! `berth.target` want. A request that arrives while the unit is changing
-//! state gets geard's throttled error.
+//! state gets geard's throttled error, except a stop of a unit that is
+//! starting, which cancels the start.
+//!
+//! Crash points: `state-written`.
 
 use super::{all_units, begin_mutation, check_id, start_units, Job};
 use crate::context::Context;
@@ -14,6 +17,7 @@ use crate::error::{
     ERR_STOP_REQUEST_THROTTLED,
 };
 use crate::response::{JobResponse, Success};
+use crate::store::PendingKind;
 use crate::systemd::{service_unit, socket_unit};
 
 /// Start container `id` and have it start at boot.
@@ -37,11 +41,16 @@ pub struct RestartContainerRequest {
     pub id: String,
 }
 
-/// Fails with `throttled` when any of `units` is changing state.
-fn throttle(ctx: &Context, units: &[String], throttled: SimpleJobError) -> Result<(), JobError> {
+/// Fails with `throttled` when any of `units` is in one of `states`.
+fn throttle(
+    ctx: &Context,
+    units: &[String],
+    states: &[&str],
+    throttled: SimpleJobError,
+) -> Result<(), JobError> {
     for u in units {
         if let Ok(s) = ctx.systemd.unit_state(u) {
-            if s.is_changing() {
+            if states.contains(&s.active_state.as_str()) {
                 return Err(throttled.detail(format!("({u} is {})", s.active_state)));
             }
         }
@@ -49,51 +58,80 @@ fn throttle(ctx: &Context, units: &[String], throttled: SimpleJobError) -> Resul
     Ok(())
 }
 
+/// Every state between states (what [`UnitState::is_changing`] means).
+///
+/// [`UnitState::is_changing`]: crate::systemd::UnitState::is_changing
+const CHANGING: &[&str] = &["activating", "deactivating", "reloading", "refreshing"];
+
 /// Start (`started`) or stop container `id`: persist `Started` (rewrite the
 /// definition and daemon-reload when it changes), then start or stop its
-/// units. The store lock is held only while the definition changes.
+/// units, all under the store lock and a pending mark, so a job that dies
+/// half-way is finished by the next one (it makes the units match
+/// `Started`, see [`crate::store::PendingKind::State`]).
+///
+/// A stop is refused only while a stop is under way (`deactivating`): a
+/// unit that is `activating` (a hung start, a crash loop waiting to
+/// restart) is exactly what a stop must be able to cancel, and
+/// `StopUnit(…, "replace")` replaces the queued start job.
 fn change_state(ctx: &Context, id: &str, started: bool) -> Result<Success, JobError> {
-    let (fail, throttled, verb) = if started {
+    let (fail, throttled, verb, states): (_, _, _, &[&str]) = if started {
         (
             ERR_CONTAINER_START_FAILED,
             ERR_START_REQUEST_THROTTLED,
             "starting",
+            CHANGING,
         )
     } else {
         (
             ERR_CONTAINER_STOP_FAILED,
             ERR_STOP_REQUEST_THROTTLED,
             "stopping",
+            &["deactivating"],
         )
     };
-    let units = {
-        let _lock = begin_mutation(ctx)?;
-        let store = ctx.store();
-        let mut l = store.require(id)?;
-        let units = all_units(id, &l.definition);
-        throttle(ctx, &units, throttled)?;
+    let _lock = begin_mutation(ctx)?;
+    let store = ctx.store();
+    let mut l = store.require(id)?;
+    let all = all_units(id, &l.definition);
+    throttle(ctx, &all, states, throttled)?;
+    store.mark_pending_as(id, PendingKind::State)?;
+    let outcome = (|| {
         if l.definition.started != started {
             l.definition.started = started;
             store.write(id, &l.definition)?;
+            ctx.crash_point("state-written");
             ctx.systemd.daemon_reload().map_err(|e| fail.detail(e))?;
         }
-        if started {
+        let units = if started {
             start_units(id, &l.definition)
         } else {
-            units
+            all
+        };
+        for u in &units {
+            let r = if started {
+                ctx.systemd.start_unit(u)
+            } else {
+                ctx.systemd.stop_unit(u)
+            };
+            r.map_err(|e| fail.detail(e))?;
+        }
+        Ok(units)
+    })();
+    // The definition says what the units should do; a failed start or stop
+    // leaves it saying so (the request was to have it on or off at boot).
+    let mut done = match outcome {
+        Ok(units) => Success::accepted()
+            .data(serde_json::json!({"Id": id, "Started": started, "Units": units}))
+            .message(format!("{verb} {id} ({})", units.join(", "))),
+        Err(e) => {
+            let _ = store.clear_pending(id);
+            return Err(e);
         }
     };
-    for u in &units {
-        let r = if started {
-            ctx.systemd.start_unit(u)
-        } else {
-            ctx.systemd.stop_unit(u)
-        };
-        r.map_err(|e| fail.detail(e))?;
+    if let Err(e) = store.clear_pending(id) {
+        done = done.warn(e);
     }
-    Ok(Success::accepted()
-        .data(serde_json::json!({"Id": id, "Started": started, "Units": units}))
-        .message(format!("{verb} {id} ({})", units.join(", "))))
+    Ok(done)
 }
 
 impl Job for StartedContainerStateRequest {
@@ -149,7 +187,7 @@ impl Job for RestartContainerRequest {
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
         let l = ctx.store().require(&self.id)?;
         let units = all_units(&self.id, &l.definition);
-        throttle(ctx, &units, ERR_RESTART_REQUEST_THROTTLED)?;
+        throttle(ctx, &units, CHANGING, ERR_RESTART_REQUEST_THROTTLED)?;
         // A socket-activated container restarts its service; the socket
         // keeps listening.
         let unit = service_unit(&self.id);

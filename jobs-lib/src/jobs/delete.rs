@@ -1,5 +1,5 @@
-//! Delete (geard's `DeleteContainerRequest`): stop the units, remove the
-//! definition, daemon-reload, then release everything the container owns
+//! Delete (geard's `DeleteContainerRequest`): stop the units, wait until
+//! they are inactive, remove the definition, daemon-reload, then release everything the container owns
 //! (ports, MCS level, user, home) — by owner, so nothing of another
 //! container is touched whatever the ids share.
 //!
@@ -9,6 +9,7 @@ use super::{all_units, begin_mutation, check_id, Job};
 use crate::context::Context;
 use crate::error::{JobError, ERR_CONTAINER_NOT_FOUND, ERR_DELETE_CONTAINER_FAILED};
 use crate::response::{JobResponse, Success};
+use std::time::{Duration, Instant};
 
 /// Delete container `id`.
 #[derive(Debug, Clone)]
@@ -62,19 +63,65 @@ impl Job for DeleteContainerRequest {
                 let m = e.to_string();
                 // Stopping a unit systemd does not know is nothing to do.
                 if !(m.contains("NoSuchUnit") || m.contains("not loaded")) {
-                    store.settle(id)?;
+                    let _ = store.settle(id);
                     return Err(ERR_DELETE_CONTAINER_FAILED.detail(e));
                 }
             }
         }
+        // StopUnit returns once the stop is queued; the container holds
+        // its ports, MCS level and user until its units are inactive.
+        if let Err(u) = wait_inactive(ctx, &units, STOP_TIMEOUT) {
+            let _ = store.settle(id);
+            return Err(ERR_DELETE_CONTAINER_FAILED.detail(format!(
+                "{u} is still stopping after {}s; nothing was released, try again",
+                STOP_TIMEOUT.as_secs()
+            )));
+        }
         ctx.crash_point("delete-stopped");
         store.remove(id)?;
         ctx.crash_point("delete-removed");
-        let reload = ctx.systemd.daemon_reload();
-        store.settle(id)?;
-        reload.map_err(|e| ERR_DELETE_CONTAINER_FAILED.detail(e))?;
-        Ok(Success::ok()
+        // The definition is gone: what fails now is a warning, and the
+        // pending mark stays so the next job retries the release.
+        let mut done = Success::ok()
             .data(serde_json::json!({ "Id": id }))
-            .message(format!("deleted {id}")))
+            .message(format!("deleted {id}"));
+        if let Err(e) = ctx.systemd.daemon_reload() {
+            done = done.warn(format!("daemon-reload: {e}"));
+        }
+        if let Err(e) = store.settle(id) {
+            done = done.warn(format!("{e} (the next job on any container retries)"));
+        }
+        Ok(done)
+    }
+}
+
+/// How long delete waits for the units to stop (podman's own stop timeout
+/// is 10 s; systemd's default `TimeoutStopSec=` is 90 s).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Polls until every unit of `units` is inactive (`inactive`, `failed`,
+/// or a state nobody can read, as without systemd); `Err(unit)` names one
+/// still active after `timeout`.
+pub(crate) fn wait_inactive(
+    ctx: &Context,
+    units: &[String],
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let busy = units.iter().find(|u| {
+            ctx.systemd.unit_state(u).is_ok_and(|s| {
+                !matches!(s.active_state.as_str(), "inactive" | "failed" | "unknown")
+            })
+        });
+        match busy {
+            None => return Ok(()),
+            Some(u) if Instant::now() >= deadline => return Err(u.clone()),
+            Some(_) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+        }
     }
 }

@@ -25,6 +25,8 @@ pub struct PutEnvironmentRequest {
     pub id: String,
     /// The new variables, in order.
     pub variables: Vec<EnvVar>,
+    /// Restart the running container onto the new environment.
+    pub restart: bool,
 }
 
 /// Set and unset some variables of container `id`, keeping the others.
@@ -36,6 +38,8 @@ pub struct PatchEnvironmentRequest {
     pub set: Vec<EnvVar>,
     /// Names to remove.
     pub unset: Vec<String>,
+    /// Restart the running container onto the new environment.
+    pub restart: bool,
 }
 
 fn env_data(id: &str, vars: &[EnvVar]) -> Success {
@@ -61,22 +65,89 @@ fn check_vars(vars: &[EnvVar]) -> Result<(), JobError> {
         .map_err(|e| JobError::invalid("The environment is not valid.").detail(e))
 }
 
-fn update(ctx: &Context, id: &str, f: impl FnOnce(&mut Vec<EnvVar>)) -> Result<Success, JobError> {
+/// Applies `f` to the variables of `id`, writes and daemon-reloads. The
+/// reply names the variables but holds no value (it is journaled by
+/// request id; `berth env ID` reads the values back). A running container
+/// keeps its old environment until it restarts: the reply says
+/// `RestartNeeded`, or with `restart` the job restarts it (`TryRestartUnit`
+/// on each unit whose rendered text changed).
+fn update(
+    ctx: &Context,
+    id: &str,
+    restart: bool,
+    f: impl FnOnce(&mut Vec<EnvVar>),
+) -> Result<Success, JobError> {
     let _lock = begin_mutation(ctx)?;
     let store = ctx.store();
     let mut l = store.require(id)?;
+    let old = l.definition.clone();
     let mut vars = l.definition.env_vars().to_vec();
     f(&mut vars);
     l.definition.environment = (!vars.is_empty()).then(|| Environment {
         variables: vars.clone(),
     });
-    store
-        .write(id, &l.definition)
-        .map_err(|e| ERR_ENVIRONMENT_UPDATE_FAILED.detail(e))?;
-    ctx.systemd
-        .daemon_reload()
-        .map_err(|e| ERR_ENVIRONMENT_UPDATE_FAILED.detail(e))?;
-    Ok(env_data(id, &vars))
+    let changed = old.to_json() != l.definition.to_json();
+    if changed {
+        store
+            .write(id, &l.definition)
+            .map_err(|e| ERR_ENVIRONMENT_UPDATE_FAILED.detail(e))?;
+        ctx.systemd
+            .daemon_reload()
+            .map_err(|e| ERR_ENVIRONMENT_UPDATE_FAILED.detail(e))?;
+    }
+    let stale: Vec<String> = if changed {
+        super::install::changed_units(id, &old, &l.definition)
+            .into_iter()
+            .filter(|u| {
+                ctx.systemd.unit_state(u).is_ok_and(|s| {
+                    matches!(
+                        s.active_state.as_str(),
+                        "active" | "activating" | "reloading"
+                    )
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut done = Success::ok();
+    let mut restarted = Vec::new();
+    if restart {
+        for u in &stale {
+            match ctx.systemd.try_restart_unit(u) {
+                Ok(()) => restarted.push(u.clone()),
+                Err(e) => done = done.warn(format!("{u} could not be restarted: {e}")),
+            }
+        }
+    }
+    let restart_needed = stale.len() > restarted.len();
+    let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+    let mut t = Table::new(&["NAME"]);
+    for n in &names {
+        t.row(vec![n.to_string()]);
+    }
+    let mut message = if changed {
+        format!("environment of {id} updated")
+    } else {
+        format!("environment of {id} unchanged")
+    };
+    if !restarted.is_empty() {
+        message.push_str(&format!("; restarted {}", restarted.join(", ")));
+    }
+    if restart_needed {
+        message.push_str(&format!(
+            "; {id} runs the old environment until restarted (berth restart {id}, or --restart)"
+        ));
+    }
+    Ok(done
+        .data(serde_json::json!({
+            "Id": id,
+            "Names": names,
+            "Changed": changed,
+            "RestartNeeded": restart_needed,
+            "Restarted": restarted,
+        }))
+        .message(message))
 }
 
 impl Job for GetEnvironmentRequest {
@@ -109,13 +180,17 @@ impl Job for PutEnvironmentRequest {
     fn mutates(&self) -> bool {
         true
     }
+    fn canonical_request(&self) -> serde_json::Value {
+        serde_json::json!({"Job": "env-put", "Container": self.id,
+            "Variables": self.variables, "Restart": self.restart})
+    }
     fn check(&self) -> Result<(), JobError> {
         check_id(&self.id)?;
         check_vars(&self.variables)
     }
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
         let new = self.variables.clone();
-        update(ctx, &self.id, |v| *v = new)
+        update(ctx, &self.id, self.restart, |v| *v = new)
     }
 }
 
@@ -129,6 +204,10 @@ impl Job for PatchEnvironmentRequest {
     fn mutates(&self) -> bool {
         true
     }
+    fn canonical_request(&self) -> serde_json::Value {
+        serde_json::json!({"Job": "env-patch", "Container": self.id,
+            "Set": self.set, "Unset": self.unset, "Restart": self.restart})
+    }
     fn check(&self) -> Result<(), JobError> {
         check_id(&self.id)?;
         check_vars(&self.set)?;
@@ -141,7 +220,7 @@ impl Job for PatchEnvironmentRequest {
         Ok(())
     }
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
-        update(ctx, &self.id, |vars| {
+        update(ctx, &self.id, self.restart, |vars| {
             vars.retain(|v| !self.unset.contains(&v.name));
             for s in &self.set {
                 match vars.iter_mut().find(|v| v.name == s.name) {

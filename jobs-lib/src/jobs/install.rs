@@ -19,7 +19,7 @@ use crate::error::{
 use crate::mcs::McsCategories;
 use crate::ports::PortError;
 use crate::response::{JobResponse, Success};
-use crate::store::io_error;
+use crate::store::{io_error, PendingKind};
 use serde_json::json;
 
 /// Name of the pending success data holding the port mapping (geard's
@@ -40,6 +40,8 @@ pub struct InstallContainerRequest {
 struct Progress {
     written: bool,
     reloaded: bool,
+    /// A running container was restarted onto changed units.
+    restarted: bool,
 }
 
 impl Job for InstallContainerRequest {
@@ -53,6 +55,10 @@ impl Job for InstallContainerRequest {
 
     fn mutates(&self) -> bool {
         true
+    }
+
+    fn canonical_request(&self) -> serde_json::Value {
+        json!({"Job": "install", "Container": self.id, "Definition": self.definition})
     }
 
     fn check(&self) -> Result<(), JobError> {
@@ -75,14 +81,24 @@ impl Job for InstallContainerRequest {
         store.mark_pending(&self.id)?;
         let mut progress = Progress::default();
         match self.install(ctx, old.as_ref(), resp, &mut progress) {
-            Ok(s) => {
-                // A fresh install claimed exactly what it references:
-                // nothing to release, only the mark to clear. An update
-                // releases what the old definition had and the new lacks.
-                if old.is_some() || old_bytes.is_some() {
-                    store.settle(&self.id)?;
+            Ok(mut s) => {
+                // The new definition is in force: what fails from here on
+                // is a warning, and the pending mark stays for the next
+                // job to retry. A fresh install claimed exactly what it
+                // references: only the mark to clear. An update releases
+                // what the old definition had and the new lacks, but not
+                // while the old container may still run (a restart was
+                // queued): then the mark says so and the next job settles
+                // once the units stop changing state.
+                let settled = if progress.restarted {
+                    store.mark_pending_as(&self.id, PendingKind::Retire)
+                } else if old.is_some() || old_bytes.is_some() {
+                    store.settle(&self.id)
                 } else {
-                    store.clear_pending(&self.id)?;
+                    store.clear_pending(&self.id)
+                };
+                if let Err(e) = settled {
+                    s = s.warn(format!("{e} (the next job on any container retries)"));
                 }
                 Ok(s)
             }
@@ -123,15 +139,52 @@ impl InstallContainerRequest {
         };
         ctx.crash_point("user");
 
-        ctx.store().write(id, &def)?;
-        progress.written = true;
-        ctx.crash_point("definition");
+        let changed = old.is_none_or(|o| o.definition.to_json() != def.to_json());
+        let restart = match old {
+            Some(o) if changed => changed_units(id, &o.definition, &def),
+            _ => Vec::new(),
+        };
+        // Running before the reload: the old container, which a restart
+        // replaces and whose ports stay reserved until it is gone.
+        let running = old.is_some_and(|o| {
+            super::all_units(id, &o.definition).iter().any(|u| {
+                ctx.systemd.unit_state(u).is_ok_and(|s| {
+                    matches!(
+                        s.active_state.as_str(),
+                        "active" | "activating" | "reloading"
+                    )
+                })
+            })
+        });
+        let unchanged_file = crate::fsutil::read_if_exists(&ctx.paths.definition_file(id))
+            .ok()
+            .flatten()
+            .is_some_and(|b| b == def.to_json().as_bytes());
+        if !unchanged_file {
+            ctx.store().write(id, &def)?;
+            progress.written = true;
+            ctx.crash_point("definition");
 
-        progress.reloaded = true;
-        ctx.systemd
-            .daemon_reload()
-            .map_err(|e| ERR_CONTAINER_CREATE_FAILED.detail(e))?;
-        ctx.crash_point("reload");
+            progress.reloaded = true;
+            ctx.systemd
+                .daemon_reload()
+                .map_err(|e| ERR_CONTAINER_CREATE_FAILED.detail(e))?;
+            ctx.crash_point("reload");
+        }
+
+        let mut warnings = Vec::new();
+        let mut restarted = Vec::new();
+        if running {
+            for u in &restart {
+                match ctx.systemd.try_restart_unit(u) {
+                    Ok(()) => restarted.push(u.clone()),
+                    Err(e) => warnings.push(format!(
+                        "{u} runs the old definition and could not be restarted: {e}"
+                    )),
+                }
+            }
+        }
+        progress.restarted = !restarted.is_empty();
 
         let mut kind = Success::ok();
         if def.started {
@@ -152,7 +205,11 @@ impl InstallContainerRequest {
                 None => format!("{}->{}", p.internal, p.external),
             })
             .collect();
-        let mut message = format!("installed {id}");
+        let mut message = if changed {
+            format!("installed {id}")
+        } else {
+            format!("{id} is up to date (nothing changed)")
+        };
         if !mapping.is_empty() {
             message.push_str(&format!("; ports {}", mapping.join(", ")));
         }
@@ -162,6 +219,10 @@ impl InstallContainerRequest {
         if let Some(u) = &user {
             message.push_str(&format!("; user {}", u.name));
         }
+        if !restarted.is_empty() {
+            message.push_str(&format!("; restarted {}", restarted.join(", ")));
+        }
+        kind.warnings = warnings;
         Ok(kind
             .data(json!({
                 "Id": id,
@@ -170,6 +231,8 @@ impl InstallContainerRequest {
                 "McsLevel": def.mcs_level,
                 "User": user,
                 "Started": def.started,
+                "Changed": changed,
+                "Restarted": restarted,
             }))
             .message(message))
     }
@@ -373,4 +436,39 @@ impl InstallContainerRequest {
         }
         store.settle(&self.id)
     }
+}
+
+/// The units of `new` whose rendered text differs from `old`'s (or that
+/// `old` did not have), in stop order: the ones a running container must
+/// restart onto.
+///
+/// This links the generator's own `render` rather than comparing the
+/// definitions: the units are what systemd runs, so a change that renders
+/// the same (`Started`, which only moves a wants symlink) restarts nothing,
+/// a change to the socket alone restarts only the socket, and the jobs
+/// never carry a second idea of which fields matter. Both sides are
+/// rendered with the same source path, so moving a definition between
+/// search-path directories is not a change either.
+pub(crate) fn changed_units(id: &str, old: &Definition, new: &Definition) -> Vec<String> {
+    use berth_generator::render::{render, InstallPaths};
+    let paths = InstallPaths::built_in();
+    let source = crate::paths::Paths::new(std::path::Path::new("/"), None)
+        .definition_file(id)
+        .display()
+        .to_string();
+    let rendered = |d: &Definition| render(id, &source, d, &paths).map(|r| r.units);
+    let (old_units, new_units) = match (rendered(old), rendered(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        // A definition the generator rejects has no units to compare:
+        // restart whatever the new one runs.
+        _ => return super::all_units(id, new),
+    };
+    super::all_units(id, new)
+        .into_iter()
+        .filter(|name| {
+            let o = old_units.iter().find(|u| &u.name == name);
+            let n = new_units.iter().find(|u| &u.name == name);
+            o.map(|u| &u.content) != n.map(|u| &u.content)
+        })
+        .collect()
 }

@@ -3,6 +3,8 @@
 //! effect when the container (re)starts: the generator's
 //! `ExecStartPost=berth internal apply-links <id>` installs them
 //! ([`crate::links`]).
+//!
+//! Crash points: `link-intent`, `link-written` (after each definition).
 
 use super::{begin_mutation, check_id, Job};
 use crate::context::Context;
@@ -35,6 +37,14 @@ impl Job for LinkContainersRequest {
     }
     fn mutates(&self) -> bool {
         true
+    }
+    fn canonical_request(&self) -> serde_json::Value {
+        let links: Vec<_> = self
+            .links
+            .iter()
+            .map(|l| serde_json::json!({"Id": l.id, "NetworkLinks": l.network_links}))
+            .collect();
+        serde_json::json!({"Job": "link", "Links": links})
     }
     fn check(&self) -> Result<(), JobError> {
         if self.links.is_empty() {
@@ -76,6 +86,17 @@ impl Job for LinkContainersRequest {
                 .flatten();
             updated.push((l.id.clone(), loaded.definition, before));
         }
+        // All or none across a crash: the new definitions go into one
+        // intent file first; the next job finishes an intent it finds.
+        let intent: Vec<Intended> = updated
+            .iter()
+            .map(|(id, def, _)| Intended {
+                id: id.clone(),
+                definition: def.to_json(),
+            })
+            .collect();
+        write_intent(ctx, &intent)?;
+        ctx.crash_point("link-intent");
         let mut written: Vec<(&str, Option<Vec<u8>>)> = Vec::new();
         for (id, def, before) in &updated {
             if let Err(e) = store.write(id, def) {
@@ -85,10 +106,13 @@ impl Job for LinkContainersRequest {
                         None => store.remove(wid).map(drop),
                     };
                 }
+                let _ = crate::fsutil::remove_if_exists(&intent_file(ctx));
                 return Err(ERR_LINK_CONTAINERS_FAILED.detail(e));
             }
             written.push((id, before.clone()));
+            ctx.crash_point("link-written");
         }
+        let _ = crate::fsutil::remove_if_exists(&intent_file(ctx));
         ctx.systemd
             .daemon_reload()
             .map_err(|e| ERR_LINK_CONTAINERS_FAILED.detail(e))?;
@@ -100,4 +124,62 @@ impl Job for LinkContainersRequest {
                 ids.join(", ")
             )))
     }
+}
+
+/// One definition a link job is writing.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Intended {
+    id: String,
+    /// The whole new definition, canonical JSON.
+    definition: String,
+}
+
+/// `/var/lib/berth/link.intent`: the definitions a link job is writing,
+/// mode 0600 (definitions hold environment values).
+fn intent_file(ctx: &Context) -> std::path::PathBuf {
+    ctx.paths.state_dir().join("link.intent")
+}
+
+fn write_intent(ctx: &Context, intent: &[Intended]) -> Result<(), JobError> {
+    let p = intent_file(ctx);
+    let bytes = serde_json::to_vec(intent).expect("intent serializes");
+    crate::fsutil::write_atomic_mode(&p, &bytes, 0o600)
+        .map_err(|e| crate::store::io_error(p.display(), e))
+}
+
+/// Finishes a link job that died after writing its intent: writes every
+/// definition it named, daemon-reloads, removes the intent. Called under
+/// the lock by every mutating job; a failure is logged and retried by the
+/// next job, never fails this one.
+pub(crate) fn recover(ctx: &Context) {
+    let p = intent_file(ctx);
+    let Ok(Some(bytes)) = crate::fsutil::read_if_exists(&p) else {
+        return;
+    };
+    let intent: Vec<Intended> = match serde_json::from_slice(&bytes) {
+        Ok(i) => i,
+        Err(e) => {
+            ctx.info(&format!("warning: {}: {e}; removed", p.display()));
+            let _ = crate::fsutil::remove_if_exists(&p);
+            return;
+        }
+    };
+    ctx.info("recovering a link job that did not finish");
+    let store = ctx.store();
+    for i in &intent {
+        if crate::definition::validate_id(&i.id).is_err() {
+            continue;
+        }
+        if let Err(e) = store.write_raw(&i.id, i.definition.as_bytes()) {
+            ctx.info(&format!("warning: finishing the links of {}: {e}", i.id));
+            return;
+        }
+    }
+    if let Err(e) = ctx.systemd.daemon_reload() {
+        ctx.info(&format!(
+            "warning: daemon-reload after recovering links: {e}"
+        ));
+    }
+    let _ = crate::fsutil::remove_if_exists(&p);
 }

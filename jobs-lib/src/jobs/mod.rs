@@ -47,6 +47,12 @@ pub trait Job {
     fn mutates(&self) -> bool {
         false
     }
+    /// The request as canonical JSON (what identifies its body; for the
+    /// request journal, which keeps only its digest). The default, name
+    /// and container, fits jobs whose request is just the id.
+    fn canonical_request(&self) -> serde_json::Value {
+        serde_json::json!({ "Job": self.name(), "Container": self.container() })
+    }
     /// Checks the request before anything is touched (geard's `Check()`).
     ///
     /// Errors: `InvalidRequest` naming the id, field and rule.
@@ -62,8 +68,9 @@ pub trait Job {
 /// mutating job with a request id — a replay of the journaled reply if the
 /// id already succeeded, else `execute()` (journaling a success).
 ///
-/// Errors (in the output): the job's own; `InvalidRequest` when the id
-/// was used for another job or container.
+/// Errors (in the output): the job's own; `ErrRanToCompletion` when the
+/// id was used for another job or container; `InvalidRequest` when it was
+/// used with another request body.
 pub fn dispatch<R: JobResponse + Finish>(
     ctx: &Context,
     job: &dyn Job,
@@ -84,12 +91,18 @@ pub fn dispatch<R: JobResponse + Finish>(
         Ok(g) => g,
         Err(e) => return resp.finish(Err(e)),
     };
+    let digest = crate::digest::sha256_hex(job.canonical_request().to_string().as_bytes());
     if let Some(rec) = journal::lookup(ctx, &rid) {
         if rec.job != job.name() || rec.container.as_deref() != job.container() {
             return resp.finish(Err(JobError::from(ERR_RAN_TO_COMPLETION).detail(format!(
                 "Request {rid} was a {} job on {}; a request id names one job.",
                 rec.job,
                 rec.container.as_deref().unwrap_or("-")
+            ))));
+        }
+        if rec.digest.as_deref().is_some_and(|d| d != digest) {
+            return resp.finish(Err(JobError::invalid(format!(
+                "Request {rid} was made with another body; a request id names one request."
             ))));
         }
         for (n, v) in rec.reply.pending {
@@ -106,6 +119,7 @@ pub fn dispatch<R: JobResponse + Finish>(
         let record = Record {
             job: job.name().to_owned(),
             container: job.container().map(str::to_owned),
+            digest: Some(digest),
             reply: Reply {
                 success: s.clone(),
                 pending: std::mem::take(&mut rec.pending),
@@ -174,6 +188,8 @@ pub fn ports_json(def: &Definition) -> serde_json::Value {
 /// Takes the lock and settles dead jobs: the start of every mutating job.
 pub(crate) fn begin_mutation(ctx: &Context) -> Result<crate::context::LockGuard<'_>, JobError> {
     let g = ctx.lock()?;
-    ctx.store().reclaim_pending()?;
+    link::recover(ctx);
+    ctx.store().reclaim_pending();
+    journal::prune(ctx);
     Ok(g)
 }

@@ -65,6 +65,10 @@ impl Systemd for DbusSystemd {
         self.manager("RestartUnit", &(unit, "replace")).map(drop)
     }
 
+    fn try_restart_unit(&self, unit: &str) -> Result<(), SystemdError> {
+        self.manager("TryRestartUnit", &(unit, "replace")).map(drop)
+    }
+
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError> {
         let msg = self.manager("LoadUnit", &(unit,))?;
         let path: OwnedObjectPath = msg

@@ -90,6 +90,10 @@ pub trait Systemd {
     fn stop_unit(&self, unit: &str) -> Result<(), SystemdError>;
     /// `RestartUnit(unit, "replace")`.
     fn restart_unit(&self, unit: &str) -> Result<(), SystemdError>;
+    /// `TryRestartUnit(unit, "replace")`: restarts the unit if it is
+    /// running, does nothing otherwise (systemctl try-restart); returns
+    /// once the job is queued.
+    fn try_restart_unit(&self, unit: &str) -> Result<(), SystemdError>;
     /// The unit's state (`LoadUnit` + its properties).
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError>;
     /// `StartTransientUnit(unit, "fail", [Description, ExecStart=argv])`.
@@ -126,6 +130,9 @@ impl Systemd for NoSystemd {
         Ok(())
     }
     fn restart_unit(&self, _unit: &str) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn try_restart_unit(&self, _unit: &str) -> Result<(), SystemdError> {
         Ok(())
     }
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError> {
