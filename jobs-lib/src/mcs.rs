@@ -69,6 +69,17 @@ impl McsCategories {
     }
 }
 
+/// Why no MCS level could be allocated.
+#[derive(Debug, thiserror::Error)]
+pub enum McsError {
+    /// All [`PAIRS`] category pairs are held.
+    #[error("every one of the {PAIRS} MCS category pairs (s0:c0,c1 to s0:c1022,c1023) is taken")]
+    Exhausted,
+    /// The table could not be read or written.
+    #[error("MCS levels: {0}")]
+    Io(#[from] io::Error),
+}
+
 /// The MCS reservation table.
 #[derive(Debug, Clone)]
 pub struct McsTable {
@@ -102,8 +113,8 @@ impl McsTable {
 
     /// Allocates a free pair for `owner`.
     ///
-    /// Errors: I/O, or `OutOfMemory`-kind "all pairs taken".
-    pub fn allocate(&self, owner: &str) -> io::Result<McsCategories> {
+    /// Errors: [`McsError::Exhausted`] when every pair is taken, I/O.
+    pub fn allocate(&self, owner: &str) -> Result<McsCategories, McsError> {
         let start = std::fs::read_to_string(&self.cursor)
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok())
@@ -119,7 +130,7 @@ impl McsTable {
                 return Ok(c);
             }
         }
-        Err(io::Error::other("every MCS category pair is taken"))
+        Err(McsError::Exhausted)
     }
 
     /// Releases `c` if `owner` holds it.

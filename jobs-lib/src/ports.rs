@@ -11,14 +11,16 @@
 use crate::config::PortRange;
 use crate::reservation::{ReservationTable, Reserved};
 use std::io;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::PathBuf;
 
 /// Whether to bind-probe ports before handing them out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
-    /// Bind `0.0.0.0:<port>` (TCP) and close it again; a port some host
-    /// process listens on is refused.
+    /// Bind `0.0.0.0:<port>` and `[::]:<port>` (TCP, the latter
+    /// `IPV6_V6ONLY`, so each family is asked on its own) and close them
+    /// again; a port some host process listens on in either family is
+    /// refused.
     Bind,
     /// Do not probe (tests of the table alone).
     Skip,
@@ -93,12 +95,14 @@ impl PortTable {
         if self.probe == Probe::Skip {
             return Ok(());
         }
+        let in_use = |e: io::Error| PortError::InUse {
+            port,
+            reason: e.to_string(),
+        };
         TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))
             .map(drop)
-            .map_err(|e| PortError::InUse {
-                port,
-                reason: e.to_string(),
-            })
+            .map_err(in_use)?;
+        probe_v6(port).map_err(in_use)
     }
 
     /// Reserves an explicit `port` for `owner`. A port `owner` holds is
@@ -179,6 +183,26 @@ impl PortTable {
     }
 }
 
+/// Binds `[::]:<port>` with `IPV6_V6ONLY` (and `SO_REUSEADDR`, as std does
+/// for IPv4, so a connection in TIME_WAIT does not count as a listener). A
+/// host without IPv6 has nothing listening there: that is not an error.
+fn probe_v6(port: u16) -> io::Result<()> {
+    use rustix::net::{sockopt, AddressFamily, SocketType};
+    let fd = match rustix::net::socket(AddressFamily::INET6, SocketType::STREAM, None) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::AFNOSUPPORT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    sockopt::set_ipv6_v6only(&fd, true)?;
+    sockopt::set_socket_reuseaddr(&fd, true)?;
+    let addr = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
+    match rustix::net::bind(&fd, &addr) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::ADDRNOTAVAIL) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +258,29 @@ mod tests {
             assert_ne!(t.allocate("x").unwrap(), busy);
         }
         assert_eq!(t.owner(busy).unwrap(), None);
+    }
+
+    #[test]
+    fn probe_sees_an_ipv6_only_listener() {
+        use rustix::net::{sockopt, AddressFamily, SocketType};
+        let Ok(fd) = rustix::net::socket(AddressFamily::INET6, SocketType::STREAM, None) else {
+            eprintln!("skipped: no IPv6");
+            return;
+        };
+        sockopt::set_ipv6_v6only(&fd, true).unwrap();
+        let any = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0);
+        if rustix::net::bind(&fd, &any).is_err() {
+            eprintln!("skipped: cannot bind [::]");
+            return;
+        }
+        rustix::net::listen(&fd, 1).unwrap();
+        let local = rustix::net::getsockname(&fd).unwrap();
+        let port = std::net::SocketAddr::try_from(local).unwrap().port();
+        let d = tempfile::tempdir().unwrap();
+        let t = PortTable::new(d.path(), PortRange { first: port, last: port }, Probe::Bind);
+        // IPv4 alone says free; the IPv6 listener makes it taken.
+        assert!(TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok());
+        assert!(matches!(t.reserve(port, "x"), Err(PortError::InUse { .. })));
+        assert_eq!(t.allocate("x"), Err(PortError::Exhausted(t.range())));
     }
 }

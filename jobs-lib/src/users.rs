@@ -5,9 +5,22 @@
 //! unprivileged range on the host.
 //!
 //! The distro tools do the edits (`useradd --system`, `usermod
-//! --add-subuids/--add-subgids`, `userdel`), with `--prefix <root>` under a
-//! root prefix (shadow-utils' own locking protects the files); berth picks
-//! the subordinate range itself, under the store lock.
+//! --add-subuids/--add-subgids`, `userdel`, `groupdel`), with `--prefix
+//! <root>` under a root prefix (shadow-utils' own locking protects the
+//! files); the one edit berth makes itself (dropping a deleted user's
+//! subordinate lines that userdel left) takes shadow-utils' lock,
+//! lckpwdf(3)'s `fcntl` write lock on `/etc/.pwd.lock`.
+//!
+//! **Never handed out twice.** A uid, or a subordinate range, that a
+//! deleted container had may still own files somewhere (a volume, a
+//! backup); giving it to a new container would give it those files. So
+//! berth picks both itself, under the store lock, and persists how far it
+//! got: `/var/lib/berth/uid.next` (uids go down from login.defs(5)
+//! `SYS_UID_MAX`, as useradd's own system uids do, so the two meet only
+//! when the range is used up) and `/var/lib/berth/subid.next` (subordinate
+//! ranges go up from `SUB_UID_MIN`). Each mark is written before the id is
+//! used and only ever moves away from the ids handed out, over the life of
+//! the host; the group `ctr-<id>` gets the uid as its gid.
 
 use crate::host::{Host, HostError};
 use crate::paths::Paths;
@@ -65,6 +78,18 @@ pub enum UserError {
     /// No subordinate range is left.
     #[error("no free subordinate id range of {SUBID_COUNT} ids below {SUBID_MAX}")]
     NoSubordinateRange,
+    /// Every system uid berth may use was handed out once.
+    #[error("no system uid left that was never used (SYS_UID_MIN-SYS_UID_MAX {0}-{1} of login.defs, from {2} down)")]
+    NoUid(u32, u32, u32),
+    /// shadow-utils' lock could not be taken.
+    #[error("{0}: the account files are locked (lckpwdf): {1}")]
+    Locked(String, io::Error),
+}
+
+/// A held lckpwdf(3) lock; dropping it unlocks (closing the file drops a
+/// POSIX record lock).
+struct PasswdLock {
+    _file: fs::File,
 }
 
 /// User management under a root.
@@ -111,9 +136,27 @@ impl<'a> Users<'a> {
             .collect())
     }
 
-    /// A free range: above every range in subuid and subgid.
+    fn mark(&self, name: &str) -> std::path::PathBuf {
+        self.paths.state_dir().join(name)
+    }
+
+    fn read_mark(&self, name: &str) -> io::Result<Option<u32>> {
+        match fs::read_to_string(self.mark(name)) {
+            Ok(t) => Ok(t.trim().parse().ok()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write_mark(&self, name: &str, value: u32) -> io::Result<()> {
+        crate::fsutil::write_atomic(&self.mark(name), format!("{value}\n").as_bytes(), None, "")
+    }
+
+    /// A free range: above every range in subuid and subgid and above
+    /// every range berth ever handed out (`subid.next`), which moves past
+    /// it before it is used.
     fn free_range(&self) -> Result<SubordinateRange, UserError> {
-        let mut top = SUBID_MIN;
+        let mut top = SUBID_MIN.max(self.read_mark("subid.next")?.unwrap_or(0));
         for f in ["subuid", "subgid"] {
             for (_, r) in parse_subid(&read_or_empty(&self.paths.etc(f))?) {
                 top = top.max(r.start.saturating_add(r.count));
@@ -122,25 +165,85 @@ impl<'a> Users<'a> {
         if top.saturating_add(SUBID_COUNT) > SUBID_MAX {
             return Err(UserError::NoSubordinateRange);
         }
+        self.write_mark("subid.next", top + SUBID_COUNT)?;
         Ok(SubordinateRange {
             start: top,
             count: SUBID_COUNT,
         })
     }
 
-    /// Creates `ctr-<id>` with a subordinate range and its home directory
-    /// (mode 0700, owned by the user).
+    /// A system uid free as uid and as gid and below every uid berth ever
+    /// handed out (`uid.next`, moved below it before it is used).
+    fn free_uid(&self) -> Result<u32, UserError> {
+        let defs = read_or_empty(&self.paths.etc("login.defs"))?;
+        // Never 0, whatever login.defs says.
+        let min = login_def(&defs, "SYS_UID_MIN").unwrap_or(101).max(1);
+        let max = login_def(&defs, "SYS_UID_MAX").unwrap_or(999);
+        let from = self.read_mark("uid.next")?.unwrap_or(max).min(max);
+        let used = |file: &str| -> io::Result<std::collections::HashSet<u32>> {
+            Ok(read_or_empty(&self.paths.etc(file))?
+                .lines()
+                .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+                .collect())
+        };
+        let (uids, gids) = (used("passwd")?, used("group")?);
+        let uid = (min..=from)
+            .rev()
+            .find(|u| !uids.contains(u) && !gids.contains(u))
+            .ok_or(UserError::NoUid(min, max, from))?;
+        self.write_mark("uid.next", uid - 1)?;
+        Ok(uid)
+    }
+
+    /// Takes lckpwdf(3)'s lock on `<root>/etc/.pwd.lock`, waiting up to
+    /// 15 s as lckpwdf does.
+    fn lock_passwd(&self) -> Result<PasswdLock, UserError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = self.paths.etc(".pwd.lock");
+        let locked = |e: io::Error| UserError::Locked(p.display().to_string(), e);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&p)
+            .map_err(locked)?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            match rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            {
+                Ok(()) => return Ok(PasswdLock { _file: file }),
+                Err(e)
+                    if (e == rustix::io::Errno::AGAIN
+                        || e == rustix::io::Errno::ACCESS
+                        || e == rustix::io::Errno::INTR)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50))
+                }
+                Err(e) => return Err(locked(e.into())),
+            }
+        }
+    }
+
+    /// Creates `ctr-<id>` (uid and gid from [`Users::free_uid`]) with a
+    /// subordinate range and its home directory (mode 0700, owned by the
+    /// user).
     ///
     /// Errors: [`UserError::Foreign`] if the user exists already (callers
-    /// check berth's ownership record first), a tool failure, I/O.
+    /// check berth's ownership record first), no uid or range left, a tool
+    /// failure, I/O.
     pub fn create(&self, id: &str) -> Result<ContainerUser, UserError> {
         let name = user_name(id);
         self.ensure_files()?;
         if self.lookup(&name)?.is_some() {
             return Err(UserError::Foreign(name));
         }
+        let uid = self.free_uid()?;
         let mut c = self.prefixed("useradd");
-        c.args(["--system", "--user-group", "--no-create-home", "--home-dir"])
+        c.args(["--system", "--user-group", "--no-create-home", "--uid"])
+            .arg(uid.to_string())
+            .arg("--home-dir")
             .arg(Paths::home_in_passwd(id))
             .args(["--shell", NOLOGIN, "--comment"])
             .arg(format!("berth container {id}"))
@@ -204,7 +307,21 @@ impl<'a> Users<'a> {
                 }
             }
         }
-        // userdel drops subordinate ranges itself (shadow ≥ 4.2); make sure.
+        // userdel drops the user's own group only when USERGROUPS_ENAB is
+        // set and nobody else is in it; the group was made for the user.
+        if group_exists(&read_or_empty(&self.paths.etc("group"))?, &name) {
+            let mut c = self.prefixed("groupdel");
+            c.arg(&name);
+            if let Err(e) = self.host.run(c) {
+                // 6: "specified group doesn't exist" (groupdel(8)).
+                if e.code != Some(6) {
+                    return Err(e.into());
+                }
+            }
+        }
+        // userdel drops subordinate ranges itself (shadow ≥ 4.2); make sure,
+        // under shadow-utils' lock like any other editor of these files.
+        let _lock = self.lock_passwd()?;
         for f in ["subuid", "subgid"] {
             let path = self.paths.etc(f);
             let text = read_or_empty(&path)?;
@@ -254,6 +371,19 @@ fn read_or_empty(p: &std::path::Path) -> io::Result<String> {
     }
 }
 
+/// The number `KEY` is set to in login.defs(5) text.
+fn login_def(text: &str, key: &str) -> Option<u32> {
+    text.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        (f.next()? == key).then(|| f.next()?.parse().ok())?
+    })
+}
+
+/// Whether group(5) text has a group named `name` (whole field).
+fn group_exists(text: &str, name: &str) -> bool {
+    text.lines().any(|l| l.split(':').next() == Some(name))
+}
+
 /// Parses subuid(5) lines `name:start:count`; malformed lines are skipped.
 pub fn parse_subid(text: &str) -> Vec<(String, SubordinateRange)> {
     text.lines()
@@ -281,5 +411,56 @@ mod tests {
     #[test]
     fn user_names() {
         assert_eq!(user_name("web"), "ctr-web");
+    }
+
+    #[test]
+    fn login_defs_and_groups() {
+        let defs = "# c\nSYS_UID_MIN   201\nSYS_UID_MAX\t899\nUID_MAX 60000\n";
+        assert_eq!(login_def(defs, "SYS_UID_MIN"), Some(201));
+        assert_eq!(login_def(defs, "SYS_UID_MAX"), Some(899));
+        assert_eq!(login_def(defs, "SYS_GID_MAX"), None);
+        assert!(group_exists("a:x:1:\nctr-web:x:2:\n", "ctr-web"));
+        assert!(!group_exists("ctr-web1:x:2:\n", "ctr-web"));
+    }
+
+    #[test]
+    fn subordinate_edits_wait_for_shadow_utils_lock() {
+        let Ok(py) = std::process::Command::new("python3").arg("-V").output() else {
+            eprintln!("skipped: no python3 to hold the lock from another process");
+            return;
+        };
+        assert!(py.status.success());
+        let d = tempfile::tempdir().unwrap();
+        let paths = Paths::new(d.path(), None);
+        let host = Host::new(None);
+        fs::create_dir_all(paths.etc("")).unwrap();
+        fs::write(paths.etc("subuid"), "ctr-x:100000:65536\nother:1:2\n").unwrap();
+        let lock = paths.etc(".pwd.lock");
+        // lockf is fcntl(F_SETLKW), the lock lckpwdf(3) takes.
+        let mut holder = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import fcntl,time,sys\nf=open({:?},'w')\nfcntl.lockf(f,fcntl.LOCK_EX)\nprint('held',flush=True)\ntime.sleep(1.5)",
+                lock.display().to_string()
+            ))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "held");
+        let t = std::time::Instant::now();
+        Users::new(&paths, &host).remove("x").unwrap();
+        assert!(
+            t.elapsed() >= std::time::Duration::from_millis(800),
+            "the edit waited for the lock holder ({:?})",
+            t.elapsed()
+        );
+        holder.wait().unwrap();
+        assert_eq!(fs::read_to_string(paths.etc("subuid")).unwrap(), "other:1:2\n");
     }
 }

@@ -368,7 +368,12 @@ impl InstallContainerRequest {
             .filter(|c| table.owner(*c).ok().flatten().as_deref() == Some(id));
         let c = match previous {
             Some(c) => c,
-            None => table.allocate(id).map_err(io)?,
+            None => table.allocate(id).map_err(|e| match e {
+                crate::mcs::McsError::Exhausted => {
+                    ERR_CONTAINER_CREATE_FAILED.detail(format!("no MCS level left for {id}: {e}"))
+                }
+                crate::mcs::McsError::Io(e) => io(e),
+            })?,
         };
         def.mcs_level = Some(c.level());
         Ok(())
@@ -405,8 +410,13 @@ impl InstallContainerRequest {
         let home = ctx.paths.home_dir(id);
         if let Some(level) = &def.mcs_level {
             if ctx.selinux {
-                crate::selinux::label(&home, level)
-                    .map_err(|e| fail(&format!("labelling {}: {e}", home.display())))?;
+                crate::selinux::label(&home, level).map_err(|e| {
+                    JobError::new(
+                        FailureKind::Error,
+                        "Unable to label the container's files with its MCS level.",
+                    )
+                    .detail(format!("{} ({level}): {e}", home.display()))
+                })?;
             } else {
                 ctx.note_no_selinux();
             }

@@ -133,18 +133,31 @@ impl Systemd for DbusSystemd {
             c.arg(format!("--unit={u}"));
         }
         c.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
+            .stderr(std::process::Stdio::piped());
         let mut child = c
             .spawn()
             .map_err(|e| SystemdError(format!("journalctl: {e}")))?;
         let stdout = child.stdout.take().expect("piped");
+        // stderr is read on its own thread, so a chatty journalctl never
+        // blocks on a full stderr pipe while we read stdout.
+        let mut stderr = child.stderr.take().expect("piped");
+        let errors = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = (&mut stderr).take(4096).read_to_end(&mut b);
+            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            b
+        });
         let copied = std::io::copy(&mut stdout.take(MAX_JOURNAL_BYTES), out);
         let _ = child.kill();
         let status = child.wait();
+        let stderr = errors.join().unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&stderr);
+        let stderr = stderr.trim();
         copied.map_err(|e| SystemdError(format!("journalctl output: {e}")))?;
         match status {
             Ok(s) if s.success() || s.code().is_none() => Ok(()),
-            Ok(s) => Err(SystemdError(format!("journalctl: {s}"))),
+            Ok(s) if stderr.is_empty() => Err(SystemdError(format!("journalctl: {s}"))),
+            Ok(s) => Err(SystemdError(format!("journalctl: {s}: {stderr}"))),
             Err(e) => Err(SystemdError(format!("journalctl: {e}"))),
         }
     }
