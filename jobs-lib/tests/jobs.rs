@@ -586,3 +586,310 @@ fn foreign_user_is_not_adopted() {
         "ctr-x:x:4242:4242::/home/x:/bin/sh\n"
     );
 }
+
+/// Makes every settle of `id` fail: a claimed port whose reservation entry
+/// is a directory, so reading its owner fails.
+fn break_cleanup_of(ctx: &Context, id: &str, port: u16) {
+    let state = ctx.paths.state_dir();
+    std::fs::create_dir_all(state.join("owners").join(id)).unwrap();
+    std::fs::write(state.join("owners").join(id).join(format!("port-{port}")), "").unwrap();
+    std::fs::create_dir_all(state.join("ports").join(port.to_string())).unwrap();
+    ctx.store().mark_pending(id).unwrap();
+}
+
+#[test]
+fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
+    let (_d, ctx, _f) = setup();
+    run(&ctx, &install("a", &[(80, 0)])).unwrap();
+    break_cleanup_of(&ctx, "a", 31000);
+    let pending_a = ctx.paths.pending_dir().join("a");
+    // Every kind of mutating job on b succeeds while a's cleanup fails.
+    run(&ctx, &install("b", &[(80, 0)])).unwrap();
+    run(&ctx, &jobs::StartedContainerStateRequest { id: "b".into() }).unwrap();
+    run(&ctx, &jobs::StoppedContainerStateRequest { id: "b".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::PatchEnvironmentRequest {
+            id: "b".into(),
+            set: vec![berth_jobs::definition::EnvVar {
+                name: "A".into(),
+                value: "1".into(),
+            }],
+            unset: vec![],
+            restart: false,
+        },
+    )
+    .unwrap();
+    run(&ctx, &jobs::DeleteContainerRequest { id: "b".into() }).unwrap();
+    assert!(pending_a.exists(), "a stays pending: the next job retries it");
+    // A failure after a's own new state is in force is a warning.
+    let r = run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
+    assert!(stored(&ctx, "a").is_none());
+    assert_eq!(r.success.warnings.len(), 1, "{:?}", r.success);
+    assert!(
+        r.success.warnings[0].contains("31000"),
+        "{:?}",
+        r.success.warnings
+    );
+    // Once the cause is gone, the next job (on anything) finishes the job.
+    std::fs::remove_dir(ctx.paths.state_dir().join("ports/31000")).unwrap();
+    run(&ctx, &install("c", &[])).unwrap();
+    assert!(!pending_a.exists());
+    assert!(ctx.ports().claimed_by("a").unwrap().is_empty());
+}
+
+#[test]
+fn an_update_restarts_changed_units_and_says_whether_anything_changed() {
+    let (d, ctx, fake) = setup();
+    fake.0.borrow_mut().state_dir = Some(ctx.paths.state_dir().to_owned());
+    let mut req = install("web", &[(80, 0), (81, 0)]);
+    req.definition.started = true;
+    let first = run(&ctx, &req).unwrap();
+    assert_eq!(first.success.data["Changed"], true);
+    let old = stored(&ctx, "web").unwrap();
+    fake.0
+        .borrow_mut()
+        .active
+        .insert("berth-web.service".into(), "active".into());
+    // The same request again: nothing changes, nothing restarts, no reload.
+    fake.0.borrow_mut().calls.clear();
+    let again = run(&ctx, &req).unwrap();
+    assert_eq!(again.success.data["Changed"], false);
+    assert_eq!(
+        fake.0.borrow().calls,
+        vec!["start berth-web.service"],
+        "only the idempotent start of a Started container"
+    );
+    let _ = d;
+    // A new image and one port fewer: the running container restarts, and
+    // the dropped port stays reserved until the old container is gone.
+    fake.0.borrow_mut().calls.clear();
+    let mut req2 = install("web", &[(80, 0)]);
+    req2.definition.image = "localhost/busybox:2".into();
+    req2.definition.started = true;
+    let upd = run(&ctx, &req2).unwrap();
+    assert_eq!(upd.success.data["Changed"], true);
+    assert_eq!(
+        upd.success.data["Restarted"],
+        serde_json::json!(["berth-web.service"])
+    );
+    assert!(fake
+        .0
+        .borrow()
+        .calls
+        .contains(&"try-restart berth-web.service".to_string()));
+    let dropped = old.ports[1].external;
+    assert_eq!(
+        ctx.ports().owner(dropped).unwrap().as_deref(),
+        Some("web"),
+        "kept while the old container may run"
+    );
+    // While the service is still changing state, the next job leaves it.
+    fake.0
+        .borrow_mut()
+        .active
+        .insert("berth-web.service".into(), "activating".into());
+    run(&ctx, &install("other", &[])).unwrap();
+    assert_eq!(ctx.ports().owner(dropped).unwrap().as_deref(), Some("web"));
+    // Restarted: the next job releases it.
+    fake.0
+        .borrow_mut()
+        .active
+        .insert("berth-web.service".into(), "active".into());
+    run(&ctx, &install("other2", &[])).unwrap();
+    assert_eq!(ctx.ports().owner(dropped).unwrap(), None);
+    assert_eq!(
+        stored(&ctx, "web").unwrap().ports[0].external,
+        old.ports[0].external
+    );
+    // Started alone renders the same units: no restart.
+    fake.0.borrow_mut().calls.clear();
+    let mut req3 = req2.clone();
+    req3.definition.started = false;
+    let r = run(&ctx, &req3).unwrap();
+    assert_eq!(r.success.data["Changed"], true);
+    assert!(
+        !fake.0.borrow().calls.iter().any(|c| c.starts_with("try-restart")),
+        "{:?}",
+        fake.0.borrow().calls
+    );
+}
+
+#[test]
+fn env_says_a_restart_is_needed_or_restarts() {
+    let (_d, ctx, fake) = setup();
+    run(&ctx, &install("web", &[])).unwrap();
+    let var = |v: &str| berth_jobs::definition::EnvVar {
+        name: "A".into(),
+        value: v.into(),
+    };
+    let patch = |v: &str, restart: bool| jobs::PatchEnvironmentRequest {
+        id: "web".into(),
+        set: vec![var(v)],
+        unset: vec![],
+        restart,
+    };
+    // Not running: nothing to restart.
+    let r = run(&ctx, &patch("1", false)).unwrap();
+    assert_eq!(r.success.data["RestartNeeded"], false);
+    fake.0
+        .borrow_mut()
+        .active
+        .insert("berth-web.service".into(), "active".into());
+    let r = run(&ctx, &patch("2", false)).unwrap();
+    assert_eq!(r.success.data["RestartNeeded"], true);
+    assert!(
+        r.success.message.as_deref().unwrap().contains("berth restart web"),
+        "{:?}",
+        r.success.message
+    );
+    assert!(!fake.0.borrow().calls.iter().any(|c| c.starts_with("try-restart")));
+    let r = run(&ctx, &patch("3", true)).unwrap();
+    assert_eq!(r.success.data["RestartNeeded"], false);
+    assert_eq!(
+        r.success.data["Restarted"],
+        serde_json::json!(["berth-web.service"])
+    );
+    assert_eq!(
+        fake.0.borrow().calls.last().unwrap(),
+        "try-restart berth-web.service"
+    );
+    // The same value again changes nothing and restarts nothing.
+    fake.0.borrow_mut().calls.clear();
+    let r = run(&ctx, &patch("3", true)).unwrap();
+    assert_eq!(r.success.data["Changed"], false);
+    assert!(fake.0.borrow().calls.is_empty(), "{:?}", fake.0.borrow().calls);
+}
+
+#[test]
+fn stop_cancels_a_start_in_progress() {
+    let (_d, ctx, fake) = setup();
+    let mut req = install("web", &[]);
+    req.definition.started = true;
+    run(&ctx, &req).unwrap();
+    // A hung start, or a crash loop waiting to restart.
+    fake.0.borrow_mut().changing = Some("activating".into());
+    fake.0.borrow_mut().calls.clear();
+    let r = run(&ctx, &jobs::StoppedContainerStateRequest { id: "web".into() });
+    // delete/stop wait for nothing here: stop only queues the job.
+    let r = r.unwrap();
+    assert_eq!(r.success.kind, SuccessKind::Accepted);
+    assert!(fake
+        .0
+        .borrow()
+        .calls
+        .contains(&"stop berth-web.service".to_string()));
+    assert!(!stored(&ctx, "web").unwrap().started);
+}
+
+#[test]
+fn a_dead_start_or_stop_is_finished_by_the_next_job() {
+    let (_d, ctx, fake) = setup();
+    let mut req = install("web", &[]);
+    req.definition.started = true;
+    run(&ctx, &req).unwrap();
+    // A stop that died after writing `Started: false`, before StopUnit.
+    let mut def = stored(&ctx, "web").unwrap();
+    def.started = false;
+    ctx.store().write("web", &def).unwrap();
+    ctx.store()
+        .mark_pending_as("web", berth_jobs::store::PendingKind::State)
+        .unwrap();
+    fake.0.borrow_mut().calls.clear();
+    run(&ctx, &install("other", &[])).unwrap();
+    let calls = fake.0.borrow().calls.clone();
+    assert_eq!(calls[..2], ["reload", "stop berth-web.service"], "{calls:?}");
+    assert!(!ctx.paths.pending_dir().join("web").exists());
+}
+
+#[test]
+fn a_request_id_replayed_with_another_body_is_refused() {
+    let (_d, ctx, _f) = setup();
+    let rid = RequestIdentifier::new_random();
+    let go = |job: &dyn Job| dispatch(&ctx, job, Some(rid), Response::new(Vec::new(), false));
+    go(&install("web", &[(80, 0)])).unwrap();
+    let e = go(&install("web", &[(80, 0), (81, 0)])).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest, "{e}");
+    assert!(e.to_string().contains("another body"), "{e}");
+    assert_eq!(stored(&ctx, "web").unwrap().ports.len(), 1);
+    // The same body replays.
+    go(&install("web", &[(80, 0)])).unwrap();
+}
+
+#[test]
+fn journal_entries_are_private_hold_no_values_and_expire() {
+    use std::os::unix::fs::MetadataExt;
+    let (_d, ctx, _f) = setup();
+    let secret = "s3cr3t-journal-value";
+    let mut req = install("web", &[]);
+    req.definition.environment = Some(berth_jobs::definition::Environment {
+        variables: vec![berth_jobs::definition::EnvVar {
+            name: "PASSWORD".into(),
+            value: secret.into(),
+        }],
+    });
+    let r1 = RequestIdentifier::new_random();
+    dispatch(&ctx, &req, Some(r1), Response::new(Vec::new(), false)).unwrap();
+    let r2 = RequestIdentifier::new_random();
+    let patch = jobs::PatchEnvironmentRequest {
+        id: "web".into(),
+        set: vec![berth_jobs::definition::EnvVar {
+            name: "TOKEN".into(),
+            value: secret.into(),
+        }],
+        unset: vec![],
+        restart: false,
+    };
+    let reply = dispatch(&ctx, &patch, Some(r2), Response::new(Vec::new(), false)).unwrap();
+    assert!(!format!("{reply:?}").contains(secret));
+    let dir = ctx.paths.requests_dir();
+    assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(entries.len(), 2);
+    for e in &entries {
+        assert_eq!(e.metadata().unwrap().mode() & 0o777, 0o600, "{:?}", e.path());
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        assert!(!text.contains(secret), "{text}");
+    }
+    // An entry older than a day is not replayed, and the next mutating job
+    // prunes it.
+    let old = dir.join(format!("{}.json", r1.hex()));
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(day_ago)
+        .unwrap();
+    assert!(berth_jobs::journal::lookup(&ctx, &r1).is_none());
+    run(&ctx, &install("other", &[])).unwrap();
+    assert!(!old.exists());
+    assert!(berth_jobs::journal::lookup(&ctx, &r2).is_some());
+}
+
+#[test]
+fn delete_waits_until_the_units_are_inactive_before_releasing() {
+    let (_d, ctx, fake) = setup();
+    run(&ctx, &install("web", &[(80, 0)])).unwrap();
+    {
+        let mut s = fake.0.borrow_mut();
+        s.state_dir = Some(ctx.paths.state_dir().to_owned());
+        s.calls.clear();
+        s.sequence = ["deactivating", "deactivating", "inactive"]
+            .map(String::from)
+            .into();
+    }
+    run(&ctx, &jobs::DeleteContainerRequest { id: "web".into() }).unwrap();
+    let calls = fake.0.borrow().calls.clone();
+    let states: Vec<&String> = calls.iter().filter(|c| c.starts_with("state")).collect();
+    assert_eq!(
+        states,
+        [
+            "state berth-web.service deactivating ports=1",
+            "state berth-web.service deactivating ports=1",
+            "state berth-web.service inactive ports=1",
+        ],
+        "{calls:?}"
+    );
+    assert!(ctx.ports().all().unwrap().is_empty());
+}
