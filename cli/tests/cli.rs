@@ -499,3 +499,100 @@ fn man_pages_and_completions_come_from_the_same_definitions() {
     let comp = std::fs::read_to_string(d.path().join("c/berth.bash")).unwrap();
     assert!(comp.contains("--socket-activated"));
 }
+
+#[test]
+fn json_errors_are_json_whatever_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let json_error = |out: Output, code: i32| {
+        assert_eq!(out.status.code(), Some(code), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        assert!(v["Error"]["Message"].is_string(), "{v}");
+        v
+    };
+    // A command line that does not parse.
+    let v = json_error(
+        berth(root).args(["--json", "frobnicate"]).output().unwrap(),
+        2,
+    );
+    assert_eq!(v["Error"]["Kind"], "InvalidRequest");
+    json_error(berth(root).args(["status", "--json"]).output().unwrap(), 2);
+    // A context that cannot be set up.
+    let v = json_error(
+        berth(root)
+            .env("BERTH_SYSTEMD", "bogus")
+            .args(["--json", "list"])
+            .output()
+            .unwrap(),
+        1,
+    );
+    assert!(
+        v["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("BERTH_SYSTEMD"),
+        "{v}"
+    );
+    // Help stays text.
+    let out = ok(berth(root).args(["--json", "--help"]).output().unwrap());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+}
+
+#[test]
+fn a_crash_during_link_is_finished_by_the_next_job() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    ok(berth(root)
+        .args(["install", "web", "--image", "localhost/busybox"])
+        .output()
+        .unwrap());
+    let before = std::fs::read(def_path(root, "web")).unwrap();
+    let out = berth(root)
+        .env("BERTH_CRASH_AT", "link-intent")
+        .args(["link", "web", "127.0.0.1:5432=10.0.2.2:5432"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the crash happened");
+    assert_eq!(std::fs::read(def_path(root, "web")).unwrap(), before);
+    let intent = root.join("var/lib/berth/link.intent");
+    assert_eq!(
+        std::fs::metadata(&intent).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Any mutating job finishes it.
+    ok(berth(root)
+        .args(["install", "other", "--image", "localhost/busybox"])
+        .output()
+        .unwrap());
+    assert!(!intent.exists());
+    assert_eq!(stored(root, "web").unwrap().network_links.len(), 1);
+}
+
+#[test]
+fn install_says_whether_anything_changed_and_env_whether_to_restart() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = ok(berth(root).arg("--json").args(args).output().unwrap());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let install = [
+        "install",
+        "web",
+        "--image",
+        "localhost/busybox",
+        "--port",
+        "80",
+    ];
+    assert_eq!(json(&install)["Changed"], true);
+    assert_eq!(json(&install)["Changed"], false);
+    let v = json(&["env", "web", "A=1", "--restart"]);
+    assert_eq!(v["Changed"], true);
+    assert_eq!(v["RestartNeeded"], false, "nothing runs without systemd");
+    assert_eq!(
+        v["Names"],
+        serde_json::json!(["A"]),
+        "names, never values: {v}"
+    );
+}

@@ -277,7 +277,14 @@ mod tests {
         let local = rustix::net::getsockname(&fd).unwrap();
         let port = std::net::SocketAddr::try_from(local).unwrap().port();
         let d = tempfile::tempdir().unwrap();
-        let t = PortTable::new(d.path(), PortRange { first: port, last: port }, Probe::Bind);
+        let t = PortTable::new(
+            d.path(),
+            PortRange {
+                first: port,
+                last: port,
+            },
+            Probe::Bind,
+        );
         // IPv4 alone says free; the IPv6 listener makes it taken.
         assert!(TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok());
         assert!(matches!(t.reserve(port, "x"), Err(PortError::InUse { .. })));

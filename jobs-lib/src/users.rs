@@ -210,8 +210,10 @@ impl<'a> Users<'a> {
             .map_err(locked)?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
-            match rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            {
+            match rustix::fs::fcntl_lock(
+                &file,
+                rustix::fs::FlockOperation::NonBlockingLockExclusive,
+            ) {
                 Ok(()) => return Ok(PasswdLock { _file: file }),
                 Err(e)
                     if (e == rustix::io::Errno::AGAIN
@@ -461,6 +463,9 @@ mod tests {
             t.elapsed()
         );
         holder.wait().unwrap();
-        assert_eq!(fs::read_to_string(paths.etc("subuid")).unwrap(), "other:1:2\n");
+        assert_eq!(
+            fs::read_to_string(paths.etc("subuid")).unwrap(),
+            "other:1:2\n"
+        );
     }
 }

@@ -592,7 +592,11 @@ fn foreign_user_is_not_adopted() {
 fn break_cleanup_of(ctx: &Context, id: &str, port: u16) {
     let state = ctx.paths.state_dir();
     std::fs::create_dir_all(state.join("owners").join(id)).unwrap();
-    std::fs::write(state.join("owners").join(id).join(format!("port-{port}")), "").unwrap();
+    std::fs::write(
+        state.join("owners").join(id).join(format!("port-{port}")),
+        "",
+    )
+    .unwrap();
     std::fs::create_dir_all(state.join("ports").join(port.to_string())).unwrap();
     ctx.store().mark_pending(id).unwrap();
 }
@@ -621,7 +625,10 @@ fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
     )
     .unwrap();
     run(&ctx, &jobs::DeleteContainerRequest { id: "b".into() }).unwrap();
-    assert!(pending_a.exists(), "a stays pending: the next job retries it");
+    assert!(
+        pending_a.exists(),
+        "a stays pending: the next job retries it"
+    );
     // A failure after a's own new state is in force is a warning.
     let r = run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
     assert!(stored(&ctx, "a").is_none());
@@ -709,7 +716,12 @@ fn an_update_restarts_changed_units_and_says_whether_anything_changed() {
     let r = run(&ctx, &req3).unwrap();
     assert_eq!(r.success.data["Changed"], true);
     assert!(
-        !fake.0.borrow().calls.iter().any(|c| c.starts_with("try-restart")),
+        !fake
+            .0
+            .borrow()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("try-restart")),
         "{:?}",
         fake.0.borrow().calls
     );
@@ -739,11 +751,20 @@ fn env_says_a_restart_is_needed_or_restarts() {
     let r = run(&ctx, &patch("2", false)).unwrap();
     assert_eq!(r.success.data["RestartNeeded"], true);
     assert!(
-        r.success.message.as_deref().unwrap().contains("berth restart web"),
+        r.success
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("berth restart web"),
         "{:?}",
         r.success.message
     );
-    assert!(!fake.0.borrow().calls.iter().any(|c| c.starts_with("try-restart")));
+    assert!(!fake
+        .0
+        .borrow()
+        .calls
+        .iter()
+        .any(|c| c.starts_with("try-restart")));
     let r = run(&ctx, &patch("3", true)).unwrap();
     assert_eq!(r.success.data["RestartNeeded"], false);
     assert_eq!(
@@ -758,7 +779,11 @@ fn env_says_a_restart_is_needed_or_restarts() {
     fake.0.borrow_mut().calls.clear();
     let r = run(&ctx, &patch("3", true)).unwrap();
     assert_eq!(r.success.data["Changed"], false);
-    assert!(fake.0.borrow().calls.is_empty(), "{:?}", fake.0.borrow().calls);
+    assert!(
+        fake.0.borrow().calls.is_empty(),
+        "{:?}",
+        fake.0.borrow().calls
+    );
 }
 
 #[test]
@@ -770,7 +795,10 @@ fn stop_cancels_a_start_in_progress() {
     // A hung start, or a crash loop waiting to restart.
     fake.0.borrow_mut().changing = Some("activating".into());
     fake.0.borrow_mut().calls.clear();
-    let r = run(&ctx, &jobs::StoppedContainerStateRequest { id: "web".into() });
+    let r = run(
+        &ctx,
+        &jobs::StoppedContainerStateRequest { id: "web".into() },
+    );
     // delete/stop wait for nothing here: stop only queues the job.
     let r = r.unwrap();
     assert_eq!(r.success.kind, SuccessKind::Accepted);
@@ -798,7 +826,11 @@ fn a_dead_start_or_stop_is_finished_by_the_next_job() {
     fake.0.borrow_mut().calls.clear();
     run(&ctx, &install("other", &[])).unwrap();
     let calls = fake.0.borrow().calls.clone();
-    assert_eq!(calls[..2], ["reload", "stop berth-web.service"], "{calls:?}");
+    assert_eq!(
+        calls[..2],
+        ["reload", "stop berth-web.service"],
+        "{calls:?}"
+    );
     assert!(!ctx.paths.pending_dir().join("web").exists());
 }
 
@@ -847,7 +879,12 @@ fn journal_entries_are_private_hold_no_values_and_expire() {
     let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert_eq!(entries.len(), 2);
     for e in &entries {
-        assert_eq!(e.metadata().unwrap().mode() & 0o777, 0o600, "{:?}", e.path());
+        assert_eq!(
+            e.metadata().unwrap().mode() & 0o777,
+            0o600,
+            "{:?}",
+            e.path()
+        );
         let text = std::fs::read_to_string(e.path()).unwrap();
         assert!(!text.contains(secret), "{text}");
     }
@@ -892,4 +929,68 @@ fn delete_waits_until_the_units_are_inactive_before_releasing() {
         "{calls:?}"
     );
     assert!(ctx.ports().all().unwrap().is_empty());
+}
+
+#[test]
+fn uids_ranges_and_groups_of_deleted_containers_are_never_handed_out_again() {
+    if !rustix::process::geteuid().is_root() || !Path::new("/usr/sbin/useradd").exists() {
+        eprintln!("skipped: needs root and useradd");
+        return;
+    }
+    let (_d, ctx, _f) = setup();
+    let isolated = |id: &str| {
+        let mut req = install(id, &[]);
+        req.definition.isolate = true;
+        req
+    };
+    run(&ctx, &isolated("a")).unwrap();
+    let users = ctx.users();
+    let a = users.existing("a").unwrap().unwrap();
+    assert_eq!(a.uid, a.gid, "the group gets the uid as its gid");
+    run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
+    let group = std::fs::read_to_string(ctx.paths.etc("group")).unwrap();
+    assert!(
+        !group.lines().any(|l| l.starts_with("ctr-a:")),
+        "the group went with the user: {group}"
+    );
+    // Neither the same id nor another gets a's uid or range back.
+    for id in ["a", "b"] {
+        run(&ctx, &isolated(id)).unwrap();
+        let u = users.existing(id).unwrap().unwrap();
+        assert!(u.uid < a.uid, "{id}: uid {} after {}", u.uid, a.uid);
+        assert!(
+            u.subordinate.start >= a.subordinate.start + a.subordinate.count,
+            "{id}: {:?} after {:?}",
+            u.subordinate,
+            a.subordinate
+        );
+        run(&ctx, &jobs::DeleteContainerRequest { id: id.into() }).unwrap();
+    }
+}
+
+#[test]
+fn a_labelling_failure_is_not_a_user_failure() {
+    let (_d, mut ctx, _f) = setup();
+    // berth's user exists, its home does not: labelling it fails.
+    std::fs::create_dir_all(ctx.paths.etc("")).unwrap();
+    std::fs::write(
+        ctx.paths.etc("passwd"),
+        "ctr-l:x:990:990::/x:/sbin/nologin\n",
+    )
+    .unwrap();
+    let owners = ctx.paths.owners_root().join("l");
+    std::fs::create_dir_all(&owners).unwrap();
+    std::fs::write(owners.join("user"), "").unwrap();
+    ctx.selinux = true;
+    let mut req = install("l", &[]);
+    req.definition.isolate = true;
+    let e = run(&ctx, &req).unwrap_err();
+    assert_eq!(
+        e.message, "Unable to label the container's files with its MCS level.",
+        "{e}"
+    );
+    assert!(!e
+        .to_string()
+        .contains("Unable to create the container user"));
+    assert!(stored(&ctx, "l").is_none());
 }

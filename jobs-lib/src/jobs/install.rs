@@ -368,12 +368,7 @@ impl InstallContainerRequest {
             .filter(|c| table.owner(*c).ok().flatten().as_deref() == Some(id));
         let c = match previous {
             Some(c) => c,
-            None => table.allocate(id).map_err(|e| match e {
-                crate::mcs::McsError::Exhausted => {
-                    ERR_CONTAINER_CREATE_FAILED.detail(format!("no MCS level left for {id}: {e}"))
-                }
-                crate::mcs::McsError::Io(e) => io(e),
-            })?,
+            None => table.allocate(id).map_err(|e| mcs_error(id, e))?,
         };
         def.mcs_level = Some(c.level());
         Ok(())
@@ -448,6 +443,17 @@ impl InstallContainerRequest {
     }
 }
 
+/// An MCS allocation failure as a job error: running out of levels is a
+/// reason of its own, not a store that could not be written.
+fn mcs_error(id: &str, e: crate::mcs::McsError) -> JobError {
+    match e {
+        crate::mcs::McsError::Exhausted => {
+            ERR_CONTAINER_CREATE_FAILED.detail(format!("no MCS level left for {id}: {e}"))
+        }
+        crate::mcs::McsError::Io(e) => io_error("MCS levels", e),
+    }
+}
+
 /// The units of `new` whose rendered text differs from `old`'s (or that
 /// `old` did not have), in stop order: the ones a running container must
 /// restart onto.
@@ -481,4 +487,19 @@ pub(crate) fn changed_units(id: &str, old: &Definition, new: &Definition) -> Vec
             o.map(|u| &u.content) != n.map(|u| &u.content)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mcs_exhaustion_says_so() {
+        let e = super::mcs_error("web", crate::mcs::McsError::Exhausted);
+        assert!(e.is(crate::error::ERR_CONTAINER_CREATE_FAILED), "{e}");
+        assert!(
+            e.to_string()
+                .contains("every one of the 523776 MCS category pairs"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("store could not be updated"), "{e}");
+    }
 }

@@ -162,3 +162,33 @@ impl Systemd for DbusSystemd {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn journalctl_stderr_is_in_the_error() {
+        let d = tempfile::tempdir().unwrap();
+        let j = d.path().join("journalctl");
+        std::fs::write(
+            &j,
+            "#!/bin/sh\necho partial\necho 'Failed to open journal: No such file' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&j, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let host = Host::new(Some(&format!("{}:/usr/bin:/bin", d.path().display())));
+        let s = DbusSystemd::new(host);
+        let mut out = Vec::new();
+        let e = s
+            .journal(&["berth-web.service".into()], 10, &mut out)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("Failed to open journal: No such file"),
+            "{e}"
+        );
+        assert_eq!(out, b"partial\n");
+    }
+}
