@@ -12,8 +12,10 @@
 //! | `/var/lib/berth/ports/<port>` | a port reservation: a symlink whose target is the owner id |
 //! | `/var/lib/berth/mcs/c<X>,c<Y>` | an MCS level reservation, same shape |
 //! | `/var/lib/berth/owners/<id>/` | what `<id>` owns (`port-<n>`, `mcs-c<X>,c<Y>`, `user`), written before the reservation itself |
-//! | `/var/lib/berth/pending/<id>` | a mutating job on `<id>` is in progress; found by the next job = the writer died |
-//! | `/var/lib/berth/requests/<request id>.json` | results of mutating jobs by request id (replay) |
+//! | `/var/lib/berth/pending/<id>` | a mutating job on `<id>` is in progress; found by the next job = the writer died (`state`: a start/stop, `retire`: an updated container's old ports wait for its restart) |
+//! | `/var/lib/berth/link.intent` | the definitions a link job is writing (0600); found by the next job = finish it |
+//! | `/var/lib/berth/requests/<request id>.json` | results of mutating jobs by request id (replay), 0600, the request's digest but no body, pruned after 24 h |
+//! | `/var/lib/berth/uid.next`, `subid.next` | how far uid and subordinate-range allocation got: never handed out again (not hints) |
 //! | `/var/lib/berth/home/<id>` | home of the user `ctr-<id>` of an isolated container |
 //! | `/var/lib/berth/{ports,mcs}.next` | allocation cursors (hints; losing one costs nothing) |
 /// The definition model, search path and names, shared with the generator.

@@ -7,7 +7,9 @@
 //! is free only when its holder is gone), which releases every port, MCS
 //! level and user `<id>` claimed but whose definition does not reference
 //! (see [`crate::reservation`] for why claims are written first). Listing an
-//! empty `pending/` is all it costs when nothing died.
+//! empty `pending/` is all it costs when nothing died. A failure settling
+//! one id is logged and retried by the next job; it never fails a job on
+//! another id.
 
 use crate::context::Context;
 use crate::definition::{validate_id, Candidate, Definition, DefinitionError, LoadedDefinition};
