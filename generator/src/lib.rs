@@ -110,6 +110,11 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
             return r;
         }
     };
+    // Only for definitions that get units, so a rejection stays one line.
+    for w in loaded.definition.warnings() {
+        r.logs
+            .push((Level::Warning, format!("{}: {w}", c.path.display())));
+    }
     let written = rendered
         .units
         .iter()
@@ -118,10 +123,7 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
     match written {
         Ok(()) => {
             r.outcome.generated = 1;
-            r.wants_boot_target = rendered
-                .links
-                .iter()
-                .any(|l| l.dir == "berth.target.wants");
+            r.wants_boot_target = rendered.links.iter().any(|l| l.dir == "berth.target.wants");
         }
         Err(e) => {
             r.logs.push((

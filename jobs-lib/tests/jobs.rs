@@ -554,3 +554,21 @@ fn foreign_user_is_not_adopted() {
         "ctr-x:x:4242:4242::/home/x:/bin/sh\n"
     );
 }
+
+/// `Simple` is installed, ignored, and the reply says so (message and
+/// `Warnings`); a definition without it has no warnings.
+#[test]
+fn install_warns_that_simple_is_ignored() {
+    let (_d, ctx, _fake) = setup();
+    let mut job = install("legacy", &[]);
+    job.definition.simple = true;
+    let reply = run(&ctx, &job).unwrap();
+    let message = reply.success.message.clone().unwrap();
+    assert!(message.contains("warning: field Simple: "), "{message}");
+    let warnings = reply.success.data["Warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].as_str().unwrap().contains("ignored"));
+    assert!(stored(&ctx, "legacy").unwrap().simple);
+    let plain = run(&ctx, &install("plain", &[])).unwrap();
+    assert_eq!(plain.success.data["Warnings"], serde_json::json!([]));
+}

@@ -162,6 +162,12 @@ impl InstallContainerRequest {
         if let Some(u) = &user {
             message.push_str(&format!("; user {}", u.name));
         }
+        // What the definition asks for and berth ignores (`Simple`) is said
+        // in the reply, as the generator logs it at boot.
+        let warnings: Vec<String> = def.warnings().iter().map(|w| w.to_string()).collect();
+        for w in &warnings {
+            message.push_str(&format!("; warning: {w}"));
+        }
         Ok(kind
             .data(json!({
                 "Id": id,
@@ -170,6 +176,7 @@ impl InstallContainerRequest {
                 "McsLevel": def.mcs_level,
                 "User": user,
                 "Started": def.started,
+                "Warnings": warnings,
             }))
             .message(message))
     }
