@@ -12,7 +12,7 @@
 mod common;
 use common::*;
 use libtest_mimic::{Arguments, Failed, Trial};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn main() {
     let args = Arguments::from_args();
@@ -138,7 +138,7 @@ fn write_tree(t: &std::collections::BTreeMap<String, Node>, to: &Path) {
 }
 
 /// Same input, same bytes: two runs produce identical trees.
-fn output_is_deterministic(case: &PathBuf) {
+fn output_is_deterministic(case: &Path) {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     run_generator(case, &a.path().join("n"));
