@@ -16,10 +16,16 @@ RELEASE_DIR  ?= target/release
 MAN_BUILD    ?= build/man
 GO_MD2MAN    ?= go-md2man
 
-# Paths compiled into the binaries (the units they write name them).
-export BERTH_PODMAN      ?= $(BINDIR)/podman
-export BERTH_LIBEXECDIR  ?= $(LIBEXECDIR)
-export BERTH_BINDIR      ?= $(BINDIR)
+# podman comes from the distribution, not from berth's PREFIX: installing
+# berth under /usr/local still runs /usr/bin/podman.
+PODMAN       ?= /usr/bin/podman
+
+# Paths compiled into the binaries (the units they write name them). The
+# tests compare against units written with the standard layout
+# (InstallPaths::standard), so any PREFIX passes `make check`.
+export BERTH_PODMAN      = $(PODMAN)
+export BERTH_LIBEXECDIR  = $(LIBEXECDIR)
+export BERTH_BINDIR      = $(BINDIR)
 
 MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md definition/berth.json.5.md
 

@@ -1,4 +1,4 @@
-//! The command line, as DESIGN.md's contract has it. Completions and the
+//! The command line, as ARCHITECTURE.md's contract has it. Completions and the
 //! man pages are generated from these same definitions
 //! (`berth internal completions SHELL DIR`, `berth internal man DIR`).
 

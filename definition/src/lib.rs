@@ -26,7 +26,9 @@ pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
 pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
-pub use validate::{parse_mcs_level, validate_id, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES};
+pub use validate::{
+    parse_mcs_level, validate_id, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES, SIMPLE_IGNORED,
+};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -60,8 +62,8 @@ pub struct Definition {
     /// front of it ("proxied").
     #[serde(skip_serializing_if = "is_false")]
     pub skip_socket_proxy: bool,
-    /// geard's "simple" container: no per-container user or home directory.
-    /// Cannot be combined with `Isolate`.
+    /// geard's "simple" container. Accepted and ignored, with a warning
+    /// ([`SIMPLE_IGNORED`] says why).
     #[serde(skip_serializing_if = "is_false")]
     pub simple: bool,
     /// Published ports (TCP).

@@ -253,10 +253,6 @@ fn volumes_paths_and_misc_rules() {
             "UserNs",
         ),
         (
-            r#"{"Image":"busybox","Isolate":true,"Simple":true}"#,
-            "Simple",
-        ),
-        (
             r#"{"Image":"busybox","SystemdSlice":"a--b"}"#,
             "SystemdSlice",
         ),
@@ -423,4 +419,23 @@ fn schema_lists_exactly_the_model_fields() {
         keys(&value["VolumeConfig"]["Volumes"][0]),
         props(&p["VolumeConfig"]["properties"]["Volumes"]["items"])
     );
+}
+
+/// `Simple` is accepted (with or without `Isolate`), ignored, and warned
+/// about; nothing else warns.
+#[test]
+fn simple_is_accepted_and_warned_about() {
+    for body in [
+        r#"{"Image":"busybox","Simple":true}"#,
+        r#"{"Image":"busybox","Isolate":true,"Simple":true}"#,
+    ] {
+        let d = Definition::from_json(body.as_bytes()).unwrap();
+        d.validate().unwrap();
+        let w = d.warnings();
+        assert_eq!(w.len(), 1, "{body}");
+        assert_eq!(w[0].field, "Simple");
+        assert!(w[0].to_string().contains("ignored"), "{}", w[0]);
+    }
+    let plain = Definition::from_json(br#"{"Image":"busybox","Isolate":true}"#).unwrap();
+    assert!(plain.warnings().is_empty());
 }

@@ -99,6 +99,16 @@ enum Stage {
     Stored,
 }
 
+/// Why `Simple` is ignored (see [`Definition::warnings`]). geard's simple
+/// container meant two things: no per-container user, which is what every
+/// berth container without `Isolate` already is, and `docker run -P` when
+/// no port was reserved, which would publish host ports berth neither
+/// reserves nor reports (`berth ports` and the owned reservations would be
+/// wrong), so berth does not do it.
+pub const SIMPLE_IGNORED: &str = "is accepted for geard compatibility and ignored: \
+without Isolate a container already has no per-container user, and berth never \
+publishes ports it has not reserved (geard's -P)";
+
 impl Definition {
     /// Checks every rule for a stored definition (what the generator
     /// renders): all of [`Definition::validate_request`], and no
@@ -112,6 +122,18 @@ impl Definition {
     /// missing `Backend` mean "allocate".
     pub fn validate_request(&self) -> Result<(), FieldError> {
         self.check(Stage::Request)
+    }
+
+    /// What the definition asks for that berth accepts but does not do,
+    /// each naming the field and why: logged by the generator at `warning`
+    /// level and returned by the install job, so nobody relies on it
+    /// silently. Never a reason to reject.
+    pub fn warnings(&self) -> Vec<FieldError> {
+        let mut w = Vec::new();
+        if self.simple {
+            w.push(FieldError::new("Simple", SIMPLE_IGNORED));
+        }
+        w
     }
 
     fn check(&self, stage: Stage) -> Result<(), FieldError> {
@@ -131,12 +153,6 @@ impl Definition {
             return Err(FieldError::new(
                 "SkipSocketProxy",
                 "is meaningful only with SocketActivation: true",
-            ));
-        }
-        if self.isolate && self.simple {
-            return Err(FieldError::new(
-                "Simple",
-                "cannot be combined with Isolate (a simple container has no per-container user)",
             ));
         }
         if self.isolate && self.user_ns.is_some() {

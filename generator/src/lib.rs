@@ -16,8 +16,26 @@ pub mod render;
 use berth_definition::search::{Candidate, SearchPath};
 use log::{Level, Logger};
 use output::{DirSink, Sink};
-use render::{render, InstallPaths};
+use render::{render, InstallPaths, WantsLink};
 use std::path::Path;
+
+/// The link that starts `berth.target` at boot, written when any container
+/// is started at boot through it.
+///
+/// The generator writes it rather than `systemctl enable` at install time
+/// because the definition's `Started` is the one switch for boot start: it
+/// then works the same after `make install`, a package, or an image built
+/// by copying files, with no preset or postinst step to forget, and a host
+/// without boot-started containers gets no link. `berth.target` has no
+/// `[Install]` section, so `systemctl disable` has nothing to undo;
+/// `systemctl mask berth.target` keeps every such container from starting
+/// at boot, and `berth stop ID` clears one container's `Started`.
+pub fn boot_link() -> WantsLink {
+    WantsLink {
+        dir: "multi-user.target.wants",
+        unit: "berth.target".to_owned(),
+    }
+}
 
 /// What a run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -53,6 +71,8 @@ type LogLine = (Level, String);
 struct Report {
     logs: Vec<LogLine>,
     outcome: Outcome,
+    /// A unit was linked into `berth.target.wants`.
+    wants_boot_target: bool,
 }
 
 /// Reads, validates, renders and writes one definition.
@@ -90,13 +110,21 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
             return r;
         }
     };
+    // Only for definitions that get units, so a rejection stays one line.
+    for w in loaded.definition.warnings() {
+        r.logs
+            .push((Level::Warning, format!("{}: {w}", c.path.display())));
+    }
     let written = rendered
         .units
         .iter()
         .try_for_each(|u| sink.unit(u))
         .and_then(|_| rendered.links.iter().try_for_each(|l| sink.link(l)));
     match written {
-        Ok(()) => r.outcome.generated = 1,
+        Ok(()) => {
+            r.outcome.generated = 1;
+            r.wants_boot_target = rendered.links.iter().any(|l| l.dir == "berth.target.wants");
+        }
         Err(e) => {
             r.logs.push((
                 Level::Err,
@@ -142,11 +170,27 @@ pub fn generate(
     log: &mut Logger,
 ) -> Outcome {
     let mut total = Outcome::default();
+    let mut boot = false;
     for c in discover_logged(search, &mut total, log) {
         let r = process(&c, paths, sink);
+        boot |= r.wants_boot_target;
         merge(&mut total, &r, log);
     }
+    if boot {
+        link_boot_target(sink, &mut total, log);
+    }
     total
+}
+
+fn link_boot_target(sink: &mut dyn Sink, total: &mut Outcome, log: &mut Logger) {
+    let link = boot_link();
+    if let Err(e) = sink.link(&link) {
+        log.log(
+            Level::Err,
+            &format!("cannot write {}/{}: {e}", link.dir, link.unit),
+        );
+        total.io_errors += 1;
+    }
 }
 
 /// Like [`generate`], writing into `dir` with up to `threads` threads
@@ -181,8 +225,13 @@ pub fn generate_into_dir(
             .map(|h| h.join().expect("generator worker panicked"))
             .collect()
     });
+    let mut boot = false;
     for r in reports.iter().flatten() {
+        boot |= r.wants_boot_target;
         merge(&mut total, r, log);
+    }
+    if boot {
+        link_boot_target(&mut DirSink::new(dir), &mut total, log);
     }
     total
 }

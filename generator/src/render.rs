@@ -21,7 +21,7 @@ use std::fmt::Write;
 
 /// Where the programs units run are installed (set at build time by the
 /// Makefile through `BERTH_PODMAN`, `BERTH_LIBEXECDIR`, `BERTH_BINDIR`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallPaths {
     /// podman, e.g. `/usr/bin/podman`.
     pub podman: String,
@@ -32,20 +32,25 @@ pub struct InstallPaths {
 }
 
 impl InstallPaths {
+    /// The layout of a distribution package (`PREFIX=/usr`, podman from the
+    /// distribution): what a build without the Makefile's variables uses,
+    /// and what the golden fixture units are written with.
+    pub fn standard() -> Self {
+        InstallPaths {
+            podman: "/usr/bin/podman".into(),
+            proxy: "/usr/libexec/berth/berth-proxy".into(),
+            berth: "/usr/bin/berth".into(),
+        }
+    }
+
     /// The paths compiled into this build.
     pub fn built_in() -> Self {
+        let standard = Self::standard();
         InstallPaths {
-            podman: option_env!("BERTH_PODMAN")
-                .unwrap_or("/usr/bin/podman")
-                .to_owned(),
-            proxy: format!(
-                "{}/berth/berth-proxy",
-                option_env!("BERTH_LIBEXECDIR").unwrap_or("/usr/libexec")
-            ),
-            berth: format!(
-                "{}/berth",
-                option_env!("BERTH_BINDIR").unwrap_or("/usr/bin")
-            ),
+            podman: option_env!("BERTH_PODMAN").map_or(standard.podman, str::to_owned),
+            proxy: option_env!("BERTH_LIBEXECDIR")
+                .map_or(standard.proxy, |d| format!("{d}/berth/berth-proxy")),
+            berth: option_env!("BERTH_BINDIR").map_or(standard.berth, |d| format!("{d}/berth")),
         }
     }
 }

@@ -994,3 +994,21 @@ fn a_labelling_failure_is_not_a_user_failure() {
         .contains("Unable to create the container user"));
     assert!(stored(&ctx, "l").is_none());
 }
+
+/// `Simple` is installed, ignored, and the reply says so in its warnings
+/// (printed to stderr, `Warnings` with `--json`); a definition without it
+/// has no warnings.
+#[test]
+fn install_warns_that_simple_is_ignored() {
+    let (_d, ctx, _fake) = setup();
+    let mut job = install("legacy", &[]);
+    job.definition.simple = true;
+    let reply = run(&ctx, &job).unwrap();
+    let warnings = &reply.success.warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("field Simple: "), "{warnings:?}");
+    assert!(warnings[0].contains("ignored"), "{warnings:?}");
+    assert!(stored(&ctx, "legacy").unwrap().simple);
+    let plain = run(&ctx, &install("plain", &[])).unwrap();
+    assert!(plain.success.warnings.is_empty());
+}

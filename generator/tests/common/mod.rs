@@ -1,6 +1,7 @@
 //! Helpers shared by the generator's integration tests.
 #![allow(dead_code)]
 
+use berth_generator::render::InstallPaths;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -82,6 +83,58 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Node> {
     out
 }
 
+/// Rewrites the install paths this build compiled in
+/// ([`InstallPaths::built_in`], from the Makefile's `PREFIX`, `BINDIR`,
+/// `LIBEXECDIR` and `PODMAN`) to the standard layout
+/// ([`InstallPaths::standard`]) that the golden units are written in, so
+/// that the goldens do not depend on how this build was configured (`make
+/// check PREFIX=/usr/local` compares the same bytes). The binary under test
+/// stays the real one; only the program word of an `Exec*=` line is
+/// rewritten, because that is the only place the renderer writes these
+/// paths, so a definition's own values (a `Cmd` naming `/usr/local/bin/x`)
+/// are compared as they are.
+pub fn with_standard_paths(unit: &str) -> String {
+    let (built, standard) = (InstallPaths::built_in(), InstallPaths::standard());
+    if built == standard {
+        return unit.to_owned();
+    }
+    let pairs = [
+        (&built.podman, &standard.podman),
+        (&built.proxy, &standard.proxy),
+        (&built.berth, &standard.berth),
+    ];
+    let mut out = String::with_capacity(unit.len());
+    for line in unit.split_inclusive('\n') {
+        let rewritten = line
+            .starts_with("Exec")
+            .then(|| line.split_once('='))
+            .flatten()
+            .and_then(|(key, value)| {
+                // Exec prefixes (systemd.service(5), "Command lines").
+                let program = value.trim_start_matches(['-', '@', ':', '+', '!']);
+                let prefix = &value[..value.len() - program.len()];
+                pairs.iter().find_map(|(from, to)| {
+                    let rest = program.strip_prefix(from.as_str())?;
+                    rest.starts_with([' ', '\n'])
+                        .then(|| format!("{key}={prefix}{to}{rest}"))
+                })
+            });
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+    }
+    out
+}
+
+/// [`tree`] with every file passed through [`with_standard_paths`].
+pub fn tree_standard(dir: &Path) -> BTreeMap<String, Node> {
+    tree(dir)
+        .into_iter()
+        .map(|(k, v)| match v {
+            Node::File(c) => (k, Node::File(with_standard_paths(&c))),
+            link => (k, link),
+        })
+        .collect()
+}
+
 /// A built binary of this workspace next to the generator's (cargo builds
 /// every workspace binary into the same directory).
 pub fn sibling_binary(name: &str) -> PathBuf {
@@ -128,16 +181,16 @@ pub fn systemd_verify(units: &Path) -> (bool, String) {
         podman.exists(),
         "podman is not installed (apt-get install podman; .ci/run does)"
     );
+    // The programs go where this build's units name them (a build with
+    // PREFIX=/usr/local runs /usr/local/libexec/berth/berth-proxy).
+    let paths = InstallPaths::built_in();
     for (src, dst) in [
-        (podman.to_owned(), "usr/bin/podman"),
-        (PathBuf::from("/usr/bin/rm"), "usr/bin/rm"),
-        (
-            sibling_binary("berth-proxy"),
-            "usr/libexec/berth/berth-proxy",
-        ),
-        (sibling_binary("berth"), "usr/bin/berth"),
+        (podman.to_owned(), paths.podman.as_str()),
+        (PathBuf::from("/usr/bin/rm"), "/usr/bin/rm"),
+        (sibling_binary("berth-proxy"), paths.proxy.as_str()),
+        (sibling_binary("berth"), paths.berth.as_str()),
     ] {
-        let d = r.join(dst);
+        let d = r.join(dst.trim_start_matches('/'));
         std::fs::create_dir_all(d.parent().unwrap()).unwrap();
         std::fs::copy(&src, &d).unwrap();
     }

@@ -223,6 +223,10 @@ impl InstallContainerRequest {
             message.push_str(&format!("; restarted {}", restarted.join(", ")));
         }
         kind.warnings = warnings;
+        // What the definition asks for and berth ignores (`Simple`) is said
+        // in the reply's warnings, as the generator logs it at boot.
+        kind.warnings
+            .extend(def.warnings().iter().map(|w| w.to_string()));
         Ok(kind
             .data(json!({
                 "Id": id,
