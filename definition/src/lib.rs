@@ -27,7 +27,8 @@ pub use image::validate_image_reference;
 pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
 pub use validate::{
-    parse_mcs_level, validate_id, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES, MAX_ENV_LINE_BYTES,
+    parse_mcs_level, validate_id, validate_secret_name, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES,
+    MAX_ENV_LINE_BYTES,
 };
 
 use serde::{Deserialize, Serialize};

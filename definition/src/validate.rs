@@ -590,6 +590,19 @@ pub(crate) fn is_volume_name(s: &str) -> bool {
             .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.".contains(&c))
 }
 
+/// Checks a podman secret name (`berth secret create NAME`) against the
+/// rule of [`crate::SecretRef::name`].
+pub fn validate_secret_name(name: &str) -> Result<(), FieldError> {
+    if is_secret_name(name) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "Name",
+            format!("a podman secret name is 1 to 253 characters from A-Z, a-z, 0-9, '_', '.' and '-', starting with a letter or digit (got {name:?})"),
+        ))
+    }
+}
+
 /// podman's secret name rule (letters, digits, `_.-`, at most 253).
 fn is_secret_name(s: &str) -> bool {
     let b = s.as_bytes();

@@ -33,5 +33,6 @@ pub fn lookup(ctx: &Context, rid: &RequestIdentifier) -> Option<Record> {
 pub fn record(ctx: &Context, rid: &RequestIdentifier, rec: &Record) -> std::io::Result<()> {
     let p = ctx.paths.requests_dir().join(format!("{}.json", rid.hex()));
     let bytes = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
-    crate::fsutil::write_atomic(&p, &bytes, None, "")
+    // 0600 in the 0700 state dir: a reply may name what a job changed.
+    crate::fsutil::write_atomic_private(&p, &bytes, None, "")
 }

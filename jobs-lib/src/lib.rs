@@ -16,6 +16,9 @@
 //! | `/var/lib/berth/requests/<request id>.json` | results of mutating jobs by request id (replay) |
 //! | `/var/lib/berth/home/<id>` | home of the user `ctr-<id>` of an isolated container |
 //! | `/var/lib/berth/{ports,mcs}.next` | allocation cursors (hints; losing one costs nothing) |
+//!
+//! Definitions and journal entries are 0600 and the state directory 0700:
+//! they hold environment values, which are root-only.
 /// The definition model, search path and names, shared with the generator.
 pub use berth_definition as definition;
 
@@ -39,3 +42,4 @@ pub mod selinux;
 pub mod store;
 pub mod systemd;
 pub mod users;
+pub mod volumes;

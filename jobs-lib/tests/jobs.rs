@@ -55,11 +55,18 @@ impl Systemd for FakeSystemd {
         st.active_state = s.changing.clone().unwrap_or_else(|| "inactive".into());
         Ok(st)
     }
-    fn start_transient(&self, unit: &str, _d: &str, argv: &[String]) -> Result<(), SystemdError> {
-        self.0
-            .borrow_mut()
-            .calls
-            .push(format!("transient {unit} {}", argv.join(" ")));
+    fn start_transient(
+        &self,
+        unit: &str,
+        _d: &str,
+        argv: &[String],
+        cleanup: &[String],
+    ) -> Result<(), SystemdError> {
+        let mut call = format!("transient {unit} {}", argv.join(" "));
+        if !cleanup.is_empty() {
+            call.push_str(&format!(" ; post {}", cleanup.join(" ")));
+        }
+        self.0.borrow_mut().calls.push(call);
         Ok(())
     }
     fn journal(
@@ -258,7 +265,10 @@ fn request_id_replay_returns_the_same_reply_without_work() {
     // The id names one job: another job with it is refused.
     let e = dispatch(
         &ctx,
-        &jobs::DeleteContainerRequest { id: "web".into() },
+        &jobs::DeleteContainerRequest {
+            id: "web".into(),
+            volumes: false,
+        },
         Some(rid),
         Response::new(Vec::new(), false),
     )
@@ -331,11 +341,11 @@ fn environment_put_patch_get() {
         &ctx,
         &jobs::PutEnvironmentRequest {
             id: "web".into(),
-            variables: vec![var("A", "1"), var("B", "line\nbreak")],
+            variables: vec![var("A", "1"), var("B", "two words")],
         },
     )
     .unwrap();
-    run(
+    let patched = run(
         &ctx,
         &jobs::PatchEnvironmentRequest {
             id: "web".into(),
@@ -344,6 +354,9 @@ fn environment_put_patch_get() {
         },
     )
     .unwrap();
+    // The request journal keeps mutation replies: names only, no values.
+    assert_eq!(patched.success.data["Names"], serde_json::json!(["A", "C"]));
+    assert!(!serde_json::to_string(&patched).unwrap().contains("x=y"));
     let r = run(&ctx, &jobs::GetEnvironmentRequest { id: "web".into() }).unwrap();
     assert_eq!(
         r.success.data["Variables"],
@@ -457,8 +470,22 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
     let before_ab = keep("a.b");
     let before_web1 = keep("web1");
     let ports_before = ctx.ports().all().unwrap();
-    run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
-    run(&ctx, &jobs::DeleteContainerRequest { id: "web".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "web".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     assert_eq!(keep("a.b"), before_ab);
     assert_eq!(keep("web1"), before_web1);
     let left: Vec<(u16, String)> = ports_before
@@ -471,7 +498,14 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         "{:?}",
         keep("a")
     );
-    let e = run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap_err();
+    let e = run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap_err();
     assert!(e.is(error::ERR_CONTAINER_NOT_FOUND));
 }
 
@@ -511,7 +545,14 @@ fn isolated_containers_get_users_mcs_and_keep_them_apart() {
     assert_eq!(users.existing("a").unwrap().unwrap().uid, ua.uid);
     // Deleting a leaves a.b's user, range, level and home alone.
     let subuid_ab = users.subordinate("subuid", "ctr-a.b").unwrap();
-    run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     assert!(users.existing("a").unwrap().is_none());
     assert!(users.subordinate("subuid", "ctr-a").unwrap().is_empty());
     assert!(!home.exists());

@@ -3,6 +3,9 @@
 //! (ports, MCS level, user, home) — by owner, so nothing of another
 //! container is touched whatever the ids share.
 //!
+//! Data survives `berth delete`: the container's named volumes are kept
+//! unless the request says `volumes` (`berth delete --volumes`).
+//!
 //! Crash points: `delete-stopped`, `delete-removed`.
 
 use super::{all_units, begin_mutation, check_id, Job};
@@ -15,6 +18,8 @@ use crate::response::{JobResponse, Success};
 pub struct DeleteContainerRequest {
     /// The container id.
     pub id: String,
+    /// Also remove its named volumes (`berth-<id>-*`): its data.
+    pub volumes: bool,
 }
 
 impl Job for DeleteContainerRequest {
@@ -73,8 +78,17 @@ impl Job for DeleteContainerRequest {
         let reload = ctx.systemd.daemon_reload();
         store.settle(id)?;
         reload.map_err(|e| ERR_DELETE_CONTAINER_FAILED.detail(e))?;
+        let mut message = format!("deleted {id}");
+        let mut removed = Vec::new();
+        if self.volumes {
+            removed = super::volumes::remove_all_of(ctx, id).map_err(|e| {
+                ERR_DELETE_CONTAINER_FAILED
+                    .detail(format!("{id} is deleted but its volumes are not: {e}"))
+            })?;
+            message.push_str(&format!("; removed volumes {}", removed.join(", ")));
+        }
         Ok(Success::ok()
-            .data(serde_json::json!({ "Id": id }))
-            .message(format!("deleted {id}")))
+            .data(serde_json::json!({ "Id": id, "RemovedVolumes": removed }))
+            .message(message))
     }
 }

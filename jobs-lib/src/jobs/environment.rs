@@ -2,8 +2,12 @@
 //! `PutEnvironmentRequest`, `PatchEnvironmentRequest`). The variables live
 //! in the definition's `Environment` and reach the container only (the
 //! generator passes them to podman; no host process gets them). Names are
-//! `[A-Za-z_][A-Za-z0-9_]*` (so never contain `=`); values may hold any
-//! text but NUL, newlines included, stored as JSON strings.
+//! `[A-Za-z_][A-Za-z0-9_]*` (so never contain `=`); values are what
+//! podman's `--env-file` carries (no NUL or newline, no trailing CR).
+//!
+//! Values are root-only: only the read (`env-get`, never journaled) shows
+//! them; the replies of `env-put` and `env-patch`, which the request
+//! journal keeps, name the variables without their values.
 
 use super::{begin_mutation, check_id, Job};
 use crate::context::Context;
@@ -76,7 +80,17 @@ fn update(ctx: &Context, id: &str, f: impl FnOnce(&mut Vec<EnvVar>)) -> Result<S
     ctx.systemd
         .daemon_reload()
         .map_err(|e| ERR_ENVIRONMENT_UPDATE_FAILED.detail(e))?;
-    Ok(env_data(id, &vars))
+    let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+    let mut t = Table::new(&["NAME"]);
+    for n in &names {
+        t.row(vec![n.to_string()]);
+    }
+    Ok(Success::ok()
+        .data(serde_json::json!({"Id": id, "Names": names}))
+        .table(t)
+        .message(format!(
+            "environment of {id} updated; `berth env {id}` shows the values"
+        )))
 }
 
 impl Job for GetEnvironmentRequest {

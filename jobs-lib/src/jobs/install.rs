@@ -109,6 +109,8 @@ impl InstallContainerRequest {
     ) -> Result<Success, JobError> {
         let id = self.id.as_str();
         let mut def = self.definition.clone();
+        // Data survives stop: the image's VOLUMEs become named volumes.
+        crate::volumes::on_install(ctx, old.map(|l| &l.definition), &mut def);
         self.reserve_ports(ctx, old.map(|l| &l.definition), &mut def)?;
         resp.write_pending_success(PENDING_PORT_MAPPING, ports_json(&def));
         ctx.crash_point("ports");
