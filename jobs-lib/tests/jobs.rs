@@ -86,8 +86,182 @@ fn setup() -> (tempfile::TempDir, Context, FakeSystemd) {
     let mut ctx = Context::new(d.path(), Box::new(fake.clone())).unwrap();
     ctx.probe = Probe::Skip;
     ctx.selinux = false;
+    ctx.image_volumes = false;
     ctx.set_log(Box::new(|_| {}));
     (d, ctx, fake)
+}
+
+/// A podman stand-in: logs its argv and stdin to `<dir>/podman.log` and
+/// answers image inspect, volume ls and secret ls.
+fn fake_podman(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("podman");
+    let log = dir.join("podman.log");
+    std::fs::write(
+        &p,
+        format!(
+            r#"#!/bin/sh
+echo "ARGV: $*" >> '{log}'
+case "$1 $2" in
+  "image inspect") echo '{{"/data":{{}},"/var/log/app":{{}}}}' ;;
+  "volume ls") echo '[{{"Name":"berth-db-1","Mountpoint":"{dir}"}},{{"Name":"berth-db-x-1","Mountpoint":"/nonexistent"}},{{"Name":"other","Mountpoint":"/"}}]' ;;
+  "secret create") echo "STDIN: $(cat)" >> '{log}' ;;
+  "secret ls") echo pw ;;
+esac
+"#,
+            log = log.display(),
+            dir = dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
+
+/// Data survives stop: install maps the image's VOLUMEs to named volumes
+/// (kept by an update), delete keeps them, delete --volumes removes only
+/// this container's.
+#[test]
+fn image_volumes_are_named_and_removed_only_on_request() {
+    let (d, mut ctx, _f) = setup();
+    ctx.podman = fake_podman(d.path());
+    ctx.image_volumes = true;
+    let mut req = install("db", &[]);
+    req.definition.volumes = vec![berth_jobs::definition::NamedVolume {
+        name: "data".into(),
+        container_path: "/data".into(),
+        read_only: false,
+        relabel: None,
+    }];
+    run(&ctx, &req).unwrap();
+    let def = stored(&ctx, "db").unwrap();
+    let vols: Vec<(&str, &str)> = def
+        .volumes
+        .iter()
+        .map(|v| (v.name.as_str(), v.container_path.as_str()))
+        .collect();
+    assert_eq!(vols, [("data", "/data"), ("1", "/var/log/app")]);
+    // An update without the explicit volume keeps each path's Name, so
+    // /data still mounts the volume that holds its data.
+    run(&ctx, &install("db", &[])).unwrap();
+    let def = stored(&ctx, "db").unwrap();
+    let vols: Vec<(&str, &str)> = def
+        .volumes
+        .iter()
+        .map(|v| (v.name.as_str(), v.container_path.as_str()))
+        .collect();
+    assert_eq!(vols, [("data", "/data"), ("1", "/var/log/app")]);
+    let listed = run(&ctx, &jobs::ListVolumesRequest).unwrap();
+    let rows = listed.success.data["Volumes"].as_array().unwrap().clone();
+    assert_eq!(rows[0]["Volume"], "berth-db-1");
+    assert_eq!(rows[0]["Container"], "db");
+    assert_eq!(rows[0]["ContainerPath"], "/var/log/app");
+    assert_eq!(rows[1]["Container"], "db-x");
+    assert!(rows.iter().all(|r| r["Volume"] != "other"));
+    let log = || std::fs::read_to_string(d.path().join("podman.log")).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "db".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
+    assert!(!log().contains("volume rm"), "{}", log());
+    run(&ctx, &install("db", &[])).unwrap();
+    let r = run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "db".into(),
+            volumes: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.success.data["RemovedVolumes"],
+        serde_json::json!(["berth-db-1"])
+    );
+    assert!(
+        log().contains("ARGV: volume rm -- berth-db-1\n"),
+        "{}",
+        log()
+    );
+    let e = run(
+        &ctx,
+        &jobs::RemoveVolumeRequest {
+            volume: "other".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+}
+
+/// Values are root-only: a secret's value reaches podman on stdin only,
+/// and `berth run`'s environment goes through a 0600 env file.
+#[test]
+fn secret_values_and_run_env_never_reach_an_argv() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, mut ctx, fake) = setup();
+    ctx.podman = fake_podman(d.path());
+    let r = run(
+        &ctx,
+        &jobs::CreateSecretRequest {
+            name: "pw".into(),
+            value: b"hunter2-value".to_vec(),
+        },
+    )
+    .unwrap();
+    assert!(!serde_json::to_string(&r).unwrap().contains("hunter2"));
+    let log = std::fs::read_to_string(d.path().join("podman.log")).unwrap();
+    assert!(
+        log.contains("ARGV: secret create pw -\nSTDIN: hunter2-value"),
+        "{log}"
+    );
+    assert!(!log
+        .lines()
+        .any(|l| l.starts_with("ARGV") && l.contains("hunter2")));
+    let mut req = install("app", &[]);
+    req.definition.secrets = vec![berth_jobs::definition::SecretRef {
+        name: "pw".into(),
+        kind: None,
+        target: None,
+    }];
+    run(&ctx, &req).unwrap();
+    let e = run(&ctx, &jobs::RemoveSecretRequest { name: "pw".into() }).unwrap_err();
+    assert!(e.to_string().contains("app"), "{e}");
+    let listed = run(&ctx, &jobs::ListSecretsRequest).unwrap();
+    assert_eq!(
+        listed.success.data["Secrets"],
+        serde_json::json!([{"Name": "pw", "UsedBy": ["app"]}])
+    );
+
+    run(
+        &ctx,
+        &jobs::RunContainerRequest {
+            image: "localhost/busybox".into(),
+            command: vec![],
+            environment: vec![berth_jobs::definition::EnvVar {
+                name: "TOKEN".into(),
+                value: "s3cr3t-run".into(),
+            }],
+        },
+    )
+    .unwrap();
+    let calls = fake.0.borrow().calls.clone();
+    let t = calls.iter().find(|c| c.starts_with("transient")).unwrap();
+    assert!(!t.contains("s3cr3t"), "{t}");
+    let file = t
+        .split(' ')
+        .find_map(|w| w.strip_prefix("--env-file="))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        t.ends_with(&format!("; post /usr/bin/rm -f -- {file}")),
+        "{t}"
+    );
+    assert_eq!(std::fs::read_to_string(file).unwrap(), "TOKEN=s3cr3t-run\n");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(Path::new(file)), 0o600);
+    assert_eq!(mode(Path::new(file).parent().unwrap()), 0o700);
 }
 
 fn run(ctx: &Context, job: &dyn Job) -> Result<Reply, JobError> {
@@ -453,6 +627,7 @@ fn link_and_run() {
         t.contains(" run --rm --name berth-run-") && t.ends_with("localhost/busybox echo hi"),
         "{t}"
     );
+    assert!(!t.contains("--env") && !t.contains("; post"), "{t}");
 }
 
 #[test]
