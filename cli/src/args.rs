@@ -55,8 +55,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show a container's port mapping.
     Ports(IdArg),
-    /// Delete a container and release what it owns.
-    Delete(IdArg),
+    /// Delete a container and release what it owns (its volumes are kept).
+    Delete(DeleteArgs),
     /// List installed containers.
     List,
     /// Show or change a container's environment.
@@ -67,6 +67,14 @@ pub enum Command {
     Images,
     /// Run a one-off container as a transient unit.
     Run(RunArgs),
+    /// List the named volumes (berth-<id>-<Name>) with size and owner.
+    Volumes,
+    /// Remove a named volume (its data).
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// Create, list and remove podman secrets for definitions' Secrets.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Internal commands (units and packaging call these).
     #[command(hide = true, subcommand)]
     Internal(Internal),
@@ -77,6 +85,47 @@ pub enum Command {
 pub struct IdArg {
     /// Container id (^[a-z0-9][a-z0-9_.-]{0,27}$).
     pub id: String,
+}
+
+/// `berth delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Container id.
+    pub id: String,
+    /// Also remove the container's named volumes: its data.
+    #[arg(long)]
+    pub volumes: bool,
+}
+
+/// `berth volume …`.
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Remove a named volume (refused by podman while a container uses it).
+    Rm {
+        /// The volume as `berth volumes` lists it (berth-<id>-<Name>).
+        volume: String,
+    },
+}
+
+/// `berth secret …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create a secret; the value is read from stdin or --from-file, never
+    /// from the command line (any user can read a process's arguments).
+    Create {
+        /// Secret name ([A-Za-z0-9][A-Za-z0-9_.-]{0,252}).
+        name: String,
+        /// Read the value from FILE instead of stdin.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+    },
+    /// List the secrets and the containers using them.
+    List,
+    /// Remove a secret no definition uses.
+    Rm {
+        /// Secret name.
+        name: String,
+    },
 }
 
 /// `berth install`.

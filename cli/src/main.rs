@@ -8,7 +8,7 @@ mod output;
 mod parse;
 
 use anyhow::Context as _;
-use args::{Cli, Command, Internal};
+use args::{Cli, Command, Internal, SecretCommand, VolumeCommand};
 use berth_jobs::context::Context;
 use berth_jobs::definition::{Definition, Environment};
 use berth_jobs::error::JobError;
@@ -172,7 +172,20 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
             lines: a.lines,
         }),
         Command::Ports(a) => Box::new(jobs::ContainerPortsRequest { id: a.id }),
-        Command::Delete(a) => Box::new(jobs::DeleteContainerRequest { id: a.id }),
+        Command::Delete(a) => Box::new(jobs::DeleteContainerRequest {
+            id: a.id,
+            volumes: a.volumes,
+        }),
+        Command::Volumes => Box::new(jobs::ListVolumesRequest),
+        Command::Volume(VolumeCommand::Rm { volume }) => {
+            Box::new(jobs::RemoveVolumeRequest { volume })
+        }
+        Command::Secret(SecretCommand::Create { name, from_file }) => {
+            let value = read_secret(from_file.as_deref()).map_err(inv)?;
+            Box::new(jobs::CreateSecretRequest { name, value })
+        }
+        Command::Secret(SecretCommand::List) => Box::new(jobs::ListSecretsRequest),
+        Command::Secret(SecretCommand::Rm { name }) => Box::new(jobs::RemoveSecretRequest { name }),
         Command::List => Box::new(jobs::ListContainersRequest),
         Command::Images => Box::new(jobs::ListImagesRequest),
         Command::Env(a) => {
@@ -229,6 +242,24 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
         Command::Internal(Internal::ApplyLinks(a)) => return Ok(Built::ApplyLinks(a.id)),
         Command::Internal(_) => unreachable!("handled before"),
     }))
+}
+
+/// A secret's value from `file` or stdin, at most one byte more than
+/// podman takes (so an oversized one is refused, not cut).
+fn read_secret(file: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let limit = jobs::MAX_SECRET_BYTES as u64 + 1;
+    let mut buf = Vec::new();
+    match file {
+        Some(f) => std::fs::File::open(f)
+            .and_then(|h| h.take(limit).read_to_end(&mut buf))
+            .map_err(|e| format!("{}: {e}", f.display()))?,
+        None => std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("stdin: {e}"))?,
+    };
+    Ok(buf)
 }
 
 /// geard's install body: the definition in request form.

@@ -20,14 +20,15 @@ mod image;
 pub mod names;
 pub mod search;
 mod serde_helpers;
-mod validate;
+pub(crate) mod validate;
 
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
 pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
 pub use validate::{
-    parse_mcs_level, validate_id, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES, SIMPLE_IGNORED,
+    parse_mcs_level, validate_id, validate_secret_name, ID_MAX_LEN, ID_RULE, MAX_DEFINITION_BYTES,
+    MAX_ENV_LINE_BYTES, SIMPLE_IGNORED,
 };
 
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,18 @@ pub struct Definition {
     pub volume_config: Option<VolumeConfig>,
 
     // ---- berth extensions ----
+    /// Named volumes (podman `--volume=berth-<id>-<Name>:<ContainerPath>`):
+    /// the container's data, kept across stop, restart, idle exit, image
+    /// update, reboot and `berth delete`; removed only by `berth delete
+    /// --volumes` or `berth volume rm`. `berth install` adds one for each
+    /// `VOLUME` of the image that nothing else mounts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<NamedVolume>,
+    /// podman secrets handed to the container (`--secret`), as an
+    /// environment variable or a file; the value never passes through
+    /// the definition, a unit or an argv.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretRef>,
     /// Command (argv after the image); replaces the image's `CMD`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
@@ -177,7 +190,9 @@ pub struct Environment {
 pub struct EnvVar {
     /// `[A-Za-z_][A-Za-z0-9_]*`.
     pub name: String,
-    /// Any text without NUL (newlines are carried).
+    /// Any text without NUL or newline, not ending in CR, `NAME=VALUE` at
+    /// most [`MAX_ENV_LINE_BYTES`] (what podman's `--env-file` carries
+    /// exactly; a podman secret carries anything else).
     pub value: String,
 }
 
@@ -218,6 +233,89 @@ pub struct Volume {
     /// Mount read-only.
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
+}
+
+/// One named volume of a container (podman volume `berth-<id>-<Name>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct NamedVolume {
+    /// `[a-z0-9][a-z0-9_.]{0,31}`, unique in the definition. No `-`, so
+    /// the podman name `berth-<id>-<Name>` names one (id, Name) pair: the
+    /// Name is what follows the last `-`.
+    pub name: String,
+    /// Absolute, normalized path inside the container without `,` or `:`.
+    pub container_path: String,
+    /// Mount read-only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    /// SELinux relabelling of the volume's content; default `private` for
+    /// an isolated container (its MCS level), else `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relabel: Option<Relabel>,
+}
+
+/// How podman relabels a volume for SELinux (`--volume` options `Z`/`z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relabel {
+    /// `Z`: labelled for this container only (with its MCS level).
+    Private,
+    /// `z`: labelled for every container (no MCS categories). Not for an
+    /// isolated container.
+    Shared,
+    /// No relabelling.
+    None,
+}
+
+/// A podman secret a container receives (podman `--secret`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct SecretRef {
+    /// The podman secret (`berth secret create NAME`):
+    /// `[A-Za-z0-9][A-Za-z0-9_.-]{0,252}`.
+    pub name: String,
+    /// `env` (an environment variable) or `mount` (a file); default `mount`
+    /// as podman's.
+    #[serde(default, rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<SecretType>,
+    /// `env`: the variable name (`[A-Za-z_][A-Za-z0-9_]*`); `mount`: a file
+    /// name under `/run/secrets` or an absolute path. Default: the Name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// How a secret reaches the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretType {
+    /// An environment variable of the container process.
+    Env,
+    /// A file (`/run/secrets/<Target>` or the absolute Target), mode 0400.
+    Mount,
+}
+
+impl SecretRef {
+    /// The type in force (`mount` when not given).
+    pub fn secret_type(&self) -> SecretType {
+        self.kind.unwrap_or(SecretType::Mount)
+    }
+
+    /// The target in force (the Name when not given).
+    pub fn target_name(&self) -> &str {
+        self.target.as_deref().unwrap_or(&self.name)
+    }
+}
+
+impl NamedVolume {
+    /// The relabelling in force for a container that is (or is not)
+    /// isolated.
+    pub fn relabel_for(&self, isolate: bool) -> Relabel {
+        self.relabel.unwrap_or(if isolate {
+            Relabel::Private
+        } else {
+            Relabel::None
+        })
+    }
 }
 
 /// systemd `Restart=` values (systemd.service(5)).

@@ -33,9 +33,41 @@ pub fn user_name(id: &str) -> String {
     format!("ctr-{id}")
 }
 
+/// The podman volume of a container's named volume `name`:
+/// `berth-<id>-<name>`. Volume names hold no `-` (see
+/// [`crate::NamedVolume::name`]), so the last `-` splits it back
+/// ([`volume_owner`]) and no two (id, name) pairs share a volume.
+pub fn volume_name(id: &str, name: &str) -> String {
+    format!("berth-{id}-{name}")
+}
+
+/// The (id, name) a podman volume name stands for, when it is one of
+/// berth's (`berth-<valid id>-<valid volume name>`).
+pub fn volume_owner(volume: &str) -> Option<(&str, &str)> {
+    let rest = volume.strip_prefix("berth-")?;
+    let (id, name) = rest.rsplit_once('-')?;
+    (crate::validate_id(id).is_ok() && crate::validate::is_volume_name(name)).then_some((id, name))
+}
+
+/// The file holding a container's environment, written by the generator
+/// next to its units (mode 0600): `berth-<id>.env`.
+pub fn env_file(id: &str) -> String {
+    format!("berth-{id}.env")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn volume_names_split_back() {
+        assert_eq!(volume_name("a-b", "c"), "berth-a-b-c");
+        assert_eq!(volume_owner("berth-a-b-c"), Some(("a-b", "c")));
+        assert_eq!(volume_owner("berth-a-bc"), Some(("a", "bc")));
+        assert_eq!(volume_owner("berth-x"), None);
+        assert_eq!(volume_owner("other-a-b"), None);
+        assert_eq!(volume_owner("berth--b"), None);
+    }
 
     #[test]
     fn proxy_unit_never_equals_a_service() {

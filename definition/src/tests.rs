@@ -131,7 +131,128 @@ fn env_names_and_values() {
         err(r#"{"Image":"busybox","Environment":{"Variables":[{"Name":"A","Value":"x\u0000y"}]}}"#);
     assert_eq!(e.field, "Environment.Variables[0].Value");
     assert!(e.rule.contains("NUL"));
-    parse(r#"{"Image":"busybox","Environment":{"Variables":[{"Name":"_A1","Value":"line1\nline2 $HOME %n \"q\" 'q' \\"}]}}"#).unwrap();
+    parse(r#"{"Image":"busybox","Environment":{"Variables":[{"Name":"_A1","Value":" #x=y\r $HOME %n \"q\" 'q' \\"}]}}"#).unwrap();
+}
+
+/// Values podman's `--env-file` cannot carry are refused with the field
+/// and a pointer to secrets, never changed.
+#[test]
+fn env_values_podman_cannot_read_back_are_refused() {
+    for (value, rule) in [("line1\\nline2", "newline"), ("cr\\r", "carriage return")] {
+        let e = err(&format!(
+            r#"{{"Image":"busybox","Environment":{{"Variables":[{{"Name":"A","Value":"{value}"}}]}}}}"#
+        ));
+        assert_eq!(e.field, "Environment.Variables[0].Value");
+        assert!(e.rule.contains(rule) && e.rule.contains("secret"), "{e}");
+    }
+    let long = "x".repeat(MAX_ENV_LINE_BYTES - 2);
+    parse(&format!(
+        r#"{{"Image":"busybox","Environment":{{"Variables":[{{"Name":"A","Value":"{long}"}}]}}}}"#
+    ))
+    .unwrap();
+    let e = err(&format!(
+        r#"{{"Image":"busybox","Environment":{{"Variables":[{{"Name":"A","Value":"{long}x"}}]}}}}"#
+    ));
+    assert!(e.rule.contains("at most"), "{e}");
+}
+
+#[test]
+fn named_volumes_follow_their_rules() {
+    let d = parse(
+        r#"{"Image":"busybox","Isolate":true,"Volumes":[{"Name":"data","ContainerPath":"/data"},
+            {"Name":"1","ContainerPath":"/var/lib/x","ReadOnly":true,"Relabel":"none"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(d.volumes[0].relabel_for(d.isolate), Relabel::Private);
+    assert_eq!(d.volumes[1].relabel_for(d.isolate), Relabel::None);
+    for (body, field, rule) in [
+        (
+            r#"[{"Name":"pg-data","ContainerPath":"/d"}]"#,
+            "Volumes[0].Name",
+            "no '-'",
+        ),
+        (
+            r#"[{"Name":"","ContainerPath":"/d"}]"#,
+            "Volumes[0].Name",
+            "1 to 32",
+        ),
+        (
+            r#"[{"Name":"a","ContainerPath":"/d"},{"Name":"a","ContainerPath":"/e"}]"#,
+            "Volumes[1].Name",
+            "already",
+        ),
+        (
+            r#"[{"Name":"a","ContainerPath":"/d"},{"Name":"b","ContainerPath":"/d"}]"#,
+            "Volumes[1].ContainerPath",
+            "already",
+        ),
+        (
+            r#"[{"Name":"a","ContainerPath":"/d:z"}]"#,
+            "Volumes[0].ContainerPath",
+            "':'",
+        ),
+        (
+            r#"[{"Name":"a","ContainerPath":"/b"}]"#,
+            "Volumes[0].ContainerPath",
+            "VolumeConfig",
+        ),
+    ] {
+        let e = err(&format!(
+            r#"{{"Image":"busybox","VolumeConfig":{{"Volumes":[{{"HostPath":"/srv","ContainerPath":"/b"}}]}},"Volumes":{body}}}"#
+        ));
+        assert_eq!(e.field, field, "{body}: {e}");
+        assert!(e.rule.contains(rule), "{body}: {e}");
+    }
+    let e = err(
+        r#"{"Image":"busybox","Isolate":true,"Volumes":[{"Name":"a","ContainerPath":"/d","Relabel":"shared"}]}"#,
+    );
+    assert_eq!(e.field, "Volumes[0].Relabel");
+}
+
+#[test]
+fn secrets_follow_their_rules() {
+    let d = parse(
+        r#"{"Image":"busybox","Secrets":[{"Name":"db-pass","Type":"env","Target":"PGPASSWORD"},
+            {"Name":"tls.key"},{"Name":"cert","Type":"mount","Target":"/etc/ssl/c.pem"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(d.secrets[0].secret_type(), SecretType::Env);
+    assert_eq!(d.secrets[1].secret_type(), SecretType::Mount);
+    assert_eq!(d.secrets[1].target_name(), "tls.key");
+    for (body, field, rule) in [
+        (r#"[{"Name":"a,b"}]"#, "Secrets[0].Name", "secret name"),
+        (
+            r#"[{"Name":"db-pass","Type":"env"}]"#,
+            "Secrets[0].Name",
+            "variable name",
+        ),
+        (
+            r#"[{"Name":"p","Type":"env","Target":"A"}]"#,
+            "Secrets[0].Target",
+            "Environment.Variables[0]",
+        ),
+        (
+            r#"[{"Name":"p","Target":"../x"}]"#,
+            "Secrets[0].Target",
+            "mount secret",
+        ),
+        (
+            r#"[{"Name":"p"},{"Name":"q","Target":"p"}]"#,
+            "Secrets[1].Target",
+            "Secrets[0]",
+        ),
+    ] {
+        let e = err(&format!(
+            r#"{{"Image":"busybox","Environment":{{"Variables":[{{"Name":"A","Value":"x"}}]}},"Secrets":{body}}}"#
+        ));
+        assert_eq!(e.field, field, "{body}: {e}");
+        assert!(e.rule.contains(rule), "{body}: {e}");
+    }
+    assert!(
+        err(r#"{"Image":"busybox","Secrets":[{"Name":"p","Type":"file"}]}"#)
+            .field
+            .starts_with("Secrets[0]")
+    );
 }
 
 #[test]
@@ -396,6 +517,17 @@ fn schema_lists_exactly_the_model_fields() {
         stop_timeout: Some(1),
         exit_idle_time: Some(1),
         notify: true,
+        volumes: vec![NamedVolume {
+            name: "a".into(),
+            container_path: "/c".into(),
+            read_only: true,
+            relabel: Some(Relabel::Private),
+        }],
+        secrets: vec![SecretRef {
+            name: "s".into(),
+            kind: Some(SecretType::Env),
+            target: Some("S".into()),
+        }],
     };
     let value = serde_json::to_value(&full).unwrap();
     fn keys(v: &serde_json::Value) -> Vec<String> {
@@ -419,6 +551,8 @@ fn schema_lists_exactly_the_model_fields() {
         keys(&value["VolumeConfig"]["Volumes"][0]),
         props(&p["VolumeConfig"]["properties"]["Volumes"]["items"])
     );
+    assert_eq!(keys(&value["Volumes"][0]), props(&p["Volumes"]["items"]));
+    assert_eq!(keys(&value["Secrets"][0]), props(&p["Secrets"]["items"]));
 }
 
 /// `Simple` is accepted (with or without `Isolate`), ignored, and warned

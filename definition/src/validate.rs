@@ -2,7 +2,7 @@
 //! what the value must be; the first broken rule is reported.
 
 use super::image::validate_image_reference;
-use super::{Definition, FieldError, IdError, SocketMode};
+use super::{Definition, FieldError, IdError, Relabel, SecretType, SocketMode};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -23,6 +23,11 @@ pub const MAX_DEFINITION_BYTES: usize = 128 * 1024;
 const MIN_MEMORY_BYTES: u64 = 6 << 20;
 const MAX_STOP_TIMEOUT: u32 = 86_400;
 const MAX_EXIT_IDLE_TIME: u32 = 7 * 86_400;
+
+/// Longest `NAME=VALUE` line of the environment file podman reads
+/// (`--env-file`): podman scans it with Go's `bufio.Scanner`, whose lines
+/// (newline included) must fit `bufio.MaxScanTokenSize`, 64 KiB.
+pub const MAX_ENV_LINE_BYTES: usize = 64 * 1024 - 1;
 
 /// Capability names the kernel knows (capabilities(7)), without `CAP_`.
 const CAPABILITIES: &[&str] = &[
@@ -143,6 +148,8 @@ impl Definition {
         self.check_environment()?;
         self.check_links()?;
         self.check_volumes()?;
+        self.check_named_volumes()?;
+        self.check_secrets()?;
         self.check_process()?;
         self.check_resources()?;
         Ok(())
@@ -268,6 +275,120 @@ impl Definition {
                 ));
             }
             no_nul(&format!("{field}.Value"), &v.value)?;
+            env_file_value(&format!("{field}.Value"), &v.name, &v.value)?;
+        }
+        Ok(())
+    }
+
+    fn check_named_volumes(&self) -> Result<(), FieldError> {
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        let mut paths: HashMap<&str, String> = self
+            .volumes()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    v.container_path.as_str(),
+                    format!("VolumeConfig.Volumes[{i}]"),
+                )
+            })
+            .collect();
+        for (i, v) in self.volumes.iter().enumerate() {
+            let field = format!("Volumes[{i}]");
+            if !is_volume_name(&v.name) {
+                return Err(FieldError::new(
+                    format!("{field}.Name"),
+                    format!(
+                        "a volume name is 1 to 32 characters from a-z, 0-9, '_' and '.', starting with a letter or digit, \
+no '-' (the podman volume is berth-<id>-<Name>, split at its last '-'; got {:?})",
+                        v.name
+                    ),
+                ));
+            }
+            if let Some(j) = names.insert(&v.name, i) {
+                return Err(FieldError::new(
+                    format!("{field}.Name"),
+                    format!("volume {} is already mounted by Volumes[{j}]", v.name),
+                ));
+            }
+            mount_path(&format!("{field}.ContainerPath"), &v.container_path)?;
+            if let Some(prev) = paths.insert(&v.container_path, field.clone()) {
+                return Err(FieldError::new(
+                    format!("{field}.ContainerPath"),
+                    format!("{} is already mounted by {prev}", v.container_path),
+                ));
+            }
+            if self.isolate && v.relabel == Some(Relabel::Shared) {
+                return Err(FieldError::new(
+                    format!("{field}.Relabel"),
+                    "an isolated container's volume carries its own MCS level: use private (the default) or none",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_secrets(&self) -> Result<(), FieldError> {
+        let mut targets: HashMap<(bool, &str), String> = self
+            .env_vars()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    (true, v.name.as_str()),
+                    format!("Environment.Variables[{i}]"),
+                )
+            })
+            .collect();
+        for (i, s) in self.secrets.iter().enumerate() {
+            let field = format!("Secrets[{i}]");
+            if !is_secret_name(&s.name) {
+                return Err(FieldError::new(
+                    format!("{field}.Name"),
+                    format!(
+                        "a podman secret name is 1 to 253 characters from A-Z, a-z, 0-9, '_', '.' and '-', \
+starting with a letter or digit (got {:?})",
+                        s.name
+                    ),
+                ));
+            }
+            let target = s.target_name();
+            let tfield = if s.target.is_some() {
+                format!("{field}.Target")
+            } else {
+                format!("{field}.Name")
+            };
+            let env = s.secret_type() == SecretType::Env;
+            if env && !is_env_name(target) {
+                return Err(FieldError::new(
+                    tfield,
+                    format!("the target of an env secret is a variable name [A-Za-z_][A-Za-z0-9_]* (got {target:?})"),
+                ));
+            }
+            if !env {
+                let file_name = !target.is_empty()
+                    && target.len() <= 255
+                    && target != "."
+                    && target != ".."
+                    && target
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+                if !file_name {
+                    mount_path(&tfield, target).map_err(|_| {
+                        FieldError::new(
+                            tfield.clone(),
+                            format!("the target of a mount secret is a file name of [A-Za-z0-9_.-] (under /run/secrets) \
+or an absolute, normalized path without , : \" ' \\ (got {target:?})"),
+                        )
+                    })?;
+                }
+            }
+            if let Some(prev) = targets.insert((env, target), field.clone()) {
+                return Err(FieldError::new(
+                    tfield,
+                    format!("{target} is already set by {prev}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -473,6 +594,74 @@ fn is_env_name(s: &str) -> bool {
     !b.is_empty()
         && (b[0].is_ascii_alphabetic() || b[0] == b'_')
         && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// The rule of [`crate::NamedVolume::name`].
+pub(crate) fn is_volume_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 32
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.".contains(&c))
+}
+
+/// Checks a podman secret name (`berth secret create NAME`) against the
+/// rule of [`crate::SecretRef::name`].
+pub fn validate_secret_name(name: &str) -> Result<(), FieldError> {
+    if is_secret_name(name) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "Name",
+            format!("a podman secret name is 1 to 253 characters from A-Z, a-z, 0-9, '_', '.' and '-', starting with a letter or digit (got {name:?})"),
+        ))
+    }
+}
+
+/// podman's secret name rule (letters, digits, `_.-`, at most 253).
+fn is_secret_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 253
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+}
+
+/// A value podman's `--env-file` reads back exactly. podman (pkg/env
+/// `ParseFile`, the same in 4.3 and 5.x) reads one `NAME=VALUE` per line
+/// with `bufio.Scanner`: a newline ends the value, a CR before the newline
+/// is dropped, and a line longer than 64 KiB fails the whole file. Leading
+/// blanks and `#` only matter at the start of a line, where the name is,
+/// and the value is everything after the first `=`: any other text comes
+/// through as written. Values this grammar cannot carry are refused here
+/// rather than changed on the way: a podman secret (`Secrets`, `Type:
+/// env`) carries any value.
+fn env_file_value(field: &str, name: &str, value: &str) -> Result<(), FieldError> {
+    let hint = "podman's --env-file reads one NAME=VALUE per line; \
+keep such a value in a podman secret (berth secret create, then Secrets with Type env)";
+    if value.contains('\n') {
+        return Err(FieldError::new(
+            field,
+            format!("must not contain a newline: {hint}"),
+        ));
+    }
+    if value.ends_with('\r') {
+        return Err(FieldError::new(
+            field,
+            format!("must not end in a carriage return (podman drops it): {hint}"),
+        ));
+    }
+    if name.len() + 1 + value.len() > MAX_ENV_LINE_BYTES {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "NAME=VALUE must be at most {MAX_ENV_LINE_BYTES} bytes (podman reads longer lines as an error): {hint}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn is_user_word(s: &str) -> bool {

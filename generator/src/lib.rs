@@ -115,10 +115,12 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
         r.logs
             .push((Level::Warning, format!("{}: {w}", c.path.display())));
     }
+    // The env file first: a unit never names a file not yet written.
     let written = rendered
-        .units
+        .private
         .iter()
-        .try_for_each(|u| sink.unit(u))
+        .try_for_each(|f| sink.private(f))
+        .and_then(|_| rendered.units.iter().try_for_each(|u| sink.unit(u)))
         .and_then(|_| rendered.links.iter().try_for_each(|l| sink.link(l)));
     match written {
         Ok(()) => {

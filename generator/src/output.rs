@@ -1,7 +1,7 @@
 //! Writing the generator's output: unit files written atomically and
 //! `.wants/` symlinks; or, for `--dry-run`, everything printed.
 
-use crate::render::{UnitFile, WantsLink};
+use crate::render::{PrivateFile, UnitFile, WantsLink};
 use std::ffi::CString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -16,6 +16,8 @@ pub trait Sink {
     fn unit(&mut self, unit: &UnitFile) -> io::Result<()>;
     /// Creates one `.wants/` symlink.
     fn link(&mut self, link: &WantsLink) -> io::Result<()>;
+    /// Writes one root-only file (mode 0600).
+    fn private(&mut self, file: &PrivateFile) -> io::Result<()>;
 }
 
 /// Writes into the generator's normal output directory.
@@ -77,7 +79,7 @@ impl DirSink {
 /// a partial file. Returns `Ok(false)` when this cannot be used (no
 /// `O_TMPFILE` on this file system, neither link form allowed, or the name
 /// exists), so the caller falls back to [`write_atomic`].
-fn write_linked(dirfd: BorrowedFd, name: &str, content: &[u8]) -> io::Result<bool> {
+fn write_linked(dirfd: BorrowedFd, name: &str, content: &[u8], mode: u32) -> io::Result<bool> {
     let cname = cstring(name.as_bytes())?;
     // SAFETY: plain syscalls on owned descriptors and NUL-terminated buffers.
     let raw = unsafe {
@@ -85,7 +87,7 @@ fn write_linked(dirfd: BorrowedFd, name: &str, content: &[u8]) -> io::Result<boo
             dirfd.as_raw_fd(),
             c".".as_ptr(),
             libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
-            0o644 as libc::c_uint,
+            mode as libc::c_uint,
         )
     };
     if raw < 0 {
@@ -93,6 +95,8 @@ fn write_linked(dirfd: BorrowedFd, name: &str, content: &[u8]) -> io::Result<boo
     }
     // SAFETY: `raw` is a freshly opened descriptor we own.
     let mut file = fs::File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+    // The umask may have taken bits from `mode`; set it exactly.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
     file.write_all(content)?;
     file.sync_all()?;
     // SAFETY: as above.
@@ -123,9 +127,15 @@ fn write_linked(dirfd: BorrowedFd, name: &str, content: &[u8]) -> io::Result<boo
     Ok(rc == 0)
 }
 
-/// Writes `content` to `dir/name` atomically: a temp file in the same
-/// directory, fsync, rename over the target.
+/// Writes `content` to `dir/name` atomically, mode 0644: a temp file in
+/// the same directory, fsync, rename over the target.
 pub fn write_atomic(dir: &Path, name: &str, content: &[u8]) -> io::Result<()> {
+    write_atomic_mode(dir, name, content, 0o644)
+}
+
+/// [`write_atomic`] with the file mode `mode` (set before any byte is
+/// written, so a 0600 file is never readable by others, even partly).
+pub fn write_atomic_mode(dir: &Path, name: &str, content: &[u8], mode: u32) -> io::Result<()> {
     let tmp = dir.join(format!(".#{name}.tmp"));
     let result = (|| {
         // Unit names are unique within one run, so is the temp name; a
@@ -134,8 +144,10 @@ pub fn write_atomic(dir: &Path, name: &str, content: &[u8]) -> io::Result<()> {
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o644)
+            .mode(mode)
             .open(&tmp)?;
+        // A leftover temp file keeps its old mode; the umask trims `mode`.
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
         f.write_all(content)?;
         f.sync_all()?;
         fs::rename(&tmp, dir.join(name))
@@ -146,14 +158,24 @@ pub fn write_atomic(dir: &Path, name: &str, content: &[u8]) -> io::Result<()> {
     result
 }
 
-impl Sink for DirSink {
-    fn unit(&mut self, unit: &UnitFile) -> io::Result<()> {
+impl DirSink {
+    fn file(&mut self, name: &str, content: &[u8], mode: u32) -> io::Result<()> {
         if let Some(fd) = &self.dirfd {
-            if write_linked(fd.as_fd(), &unit.name, unit.content.as_bytes())? {
+            if write_linked(fd.as_fd(), name, content, mode)? {
                 return Ok(());
             }
         }
-        write_atomic(&self.dir, &unit.name, unit.content.as_bytes())
+        write_atomic_mode(&self.dir, name, content, mode)
+    }
+}
+
+impl Sink for DirSink {
+    fn unit(&mut self, unit: &UnitFile) -> io::Result<()> {
+        self.file(&unit.name, unit.content.as_bytes(), 0o644)
+    }
+
+    fn private(&mut self, file: &PrivateFile) -> io::Result<()> {
+        self.file(&file.name, file.content.as_bytes(), 0o600)
     }
 
     fn link(&mut self, link: &WantsLink) -> io::Result<()> {
@@ -179,8 +201,9 @@ impl Sink for DirSink {
     }
 }
 
-/// `--dry-run`: prints each unit preceded by `---<unit name>---`, and each
-/// symlink as `---<dir>/<unit> -> ../<unit>---`.
+/// `--dry-run`: prints each unit preceded by `---<unit name>---`, each
+/// symlink as `---<dir>/<unit> -> ../<unit>---`, and each root-only file
+/// as `---<name> (mode 0600, values not shown)---` with its names only.
 pub struct PrintSink<W: Write> {
     out: W,
 }
@@ -196,6 +219,21 @@ impl<W: Write> Sink for PrintSink<W> {
     fn unit(&mut self, unit: &UnitFile) -> io::Result<()> {
         writeln!(self.out, "---{}---", unit.name)?;
         self.out.write_all(unit.content.as_bytes())
+    }
+
+    /// Values are root-only: a dry run names the file and its lines'
+    /// names, never a value (its output ends up in terminals and logs).
+    fn private(&mut self, file: &PrivateFile) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "---{} (mode 0600, values not shown)---",
+            file.name
+        )?;
+        for line in file.content.lines() {
+            let name = line.split_once('=').map_or(line, |(n, _)| n);
+            writeln!(self.out, "{name}=…")?;
+        }
+        Ok(())
     }
 
     fn link(&mut self, link: &WantsLink) -> io::Result<()> {
@@ -241,6 +279,44 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "no temp files left: {names:?}");
+    }
+
+    #[test]
+    fn private_files_are_root_only_and_units_are_not() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |n: &str| {
+            fs::metadata(dir.path().join(n))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        for round in 0..2 {
+            let mut sink = DirSink::new(dir.path());
+            sink.private(&PrivateFile {
+                name: "berth-a.env".into(),
+                content: format!("A=secret{round}\n"),
+            })
+            .unwrap();
+            sink.unit(&unit("berth-a.service", "[Service]\n")).unwrap();
+            assert_eq!(mode("berth-a.env"), 0o600);
+            assert_eq!(mode("berth-a.service"), 0o644);
+        }
+        // The fallback path too, over a leftover world-readable temp file.
+        fs::write(dir.path().join(".#b.env.tmp"), "old").unwrap();
+        write_atomic_mode(dir.path(), "b.env", b"B=1\n", 0o600).unwrap();
+        assert_eq!(mode("b.env"), 0o600);
+        let mut out = Vec::new();
+        PrintSink::new(&mut out)
+            .private(&PrivateFile {
+                name: "berth-a.env".into(),
+                content: "A=secret\nB=x=y\n".into(),
+            })
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("secret") && !out.contains("x=y"), "{out}");
+        assert!(out.contains("A=…\nB=…\n"), "{out}");
     }
 
     #[test]

@@ -3,8 +3,25 @@
 //! The service follows what podman's own generator (Quadlet) settled on for
 //! running a container under systemd: `Type=notify` with
 //! `--sdnotify=conmon`, `--cgroups=split` with `Delegate=yes`, `--replace`
-//! and `--rm` with a cidfile under `%t`, `KillMode=mixed`, and removal of
-//! the container on stop.
+//! with a cidfile under `%t`, `KillMode=mixed`, and removal of the container
+//! on stop. Unlike Quadlet's default, never `--rm` nor `podman rm
+//! --volumes`: both delete the container's anonymous volumes (an image's
+//! `VOLUME` paths), i.e. a database's data at every stop or idle exit.
+//! Data survives stop: named volumes are mounted by name, `berth install`
+//! maps each image `VOLUME` to one, and whatever podman still creates
+//! anonymously is left for the user to remove (`podman volume prune`).
+//!
+//! Values are root-only: the container's environment is not written into
+//! `ExecStart=` (readable by anyone through `systemctl show`, D-Bus and
+//! `/proc/<pid>/cmdline`) but into `berth-<id>.env`, mode 0600, next to the
+//! units in the generator's own output directory, and podman reads it
+//! with `--env-file=`. The generator thus still renders everything from
+//! the definition alone, writes nowhere but its output directory
+//! (systemd.generator(7) allows other files there; systemd loads only
+//! unit names) and needs no podman call; podman secrets would need
+//! `podman secret create` (a side effect, and IPC with podman's store),
+//! and systemd credentials reach the service, not podman's `--env` list,
+//! without a shell.
 //!
 //! Proxied socket activation: the container publishes each port on
 //! `127.0.0.1:<Backend>` and `berth-proxy@<id>.service` forwards systemd's
@@ -15,8 +32,8 @@
 //! proxy a plain host process that needs no privileges.
 
 use crate::escape::{exec_line, exec_word, list_word, specifier_value, EscapeError};
-use berth_definition::names::user_name;
-use berth_definition::{Definition, SocketMode};
+use berth_definition::names::{env_file, user_name, volume_name};
+use berth_definition::{Definition, Relabel, SecretType, SocketMode};
 use std::fmt::Write;
 
 /// Where the programs units run are installed (set at build time by the
@@ -29,6 +46,10 @@ pub struct InstallPaths {
     pub proxy: String,
     /// The berth CLI, e.g. `/usr/bin/berth`.
     pub berth: String,
+    /// The directory systemd runs system generators with as NORMAL_DIR
+    /// (systemd.generator(7): `/run/systemd/generator`), where the unit
+    /// finds the environment file the generator wrote.
+    pub generator_dir: String,
 }
 
 impl InstallPaths {
@@ -40,6 +61,7 @@ impl InstallPaths {
             podman: "/usr/bin/podman".into(),
             proxy: "/usr/libexec/berth/berth-proxy".into(),
             berth: "/usr/bin/berth".into(),
+            generator_dir: "/run/systemd/generator".into(),
         }
     }
 
@@ -51,6 +73,7 @@ impl InstallPaths {
             proxy: option_env!("BERTH_LIBEXECDIR")
                 .map_or(standard.proxy, |d| format!("{d}/berth/berth-proxy")),
             berth: option_env!("BERTH_BINDIR").map_or(standard.berth, |d| format!("{d}/berth")),
+            generator_dir: standard.generator_dir,
         }
     }
 }
@@ -73,11 +96,23 @@ pub struct WantsLink {
     pub unit: String,
 }
 
+/// A root-only file (mode 0600) in the output directory that is not a
+/// unit: the container's environment for podman's `--env-file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateFile {
+    /// File name, e.g. `berth-web.env`.
+    pub name: String,
+    /// Whole file contents.
+    pub content: String,
+}
+
 /// Everything one definition produces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
     /// Unit files, service first.
     pub units: Vec<UnitFile>,
+    /// Root-only files the units read (written before the units).
+    pub private: Vec<PrivateFile>,
     /// Symlinks that start units at boot.
     pub links: Vec<WantsLink>,
 }
@@ -125,6 +160,12 @@ pub fn render(
     };
     let mode = def.socket_mode();
     let mut out = Rendered::default();
+    if !def.env_vars().is_empty() {
+        out.private.push(PrivateFile {
+            name: env_file(id),
+            content: env_file_content(def),
+        });
+    }
     out.units.push(UnitFile {
         name: service_name(id),
         content: render_service(id, &src, def, mode, paths)?,
@@ -179,6 +220,25 @@ fn header(out: &mut String, kind: &str, id: &str, source: &Source) {
     let _ = writeln!(out, "SourcePath={}", source.escaped);
 }
 
+/// The environment file podman reads with `--env-file`: one `NAME=VALUE`
+/// line per variable, in order. The definition's rules
+/// (`Environment.Variables[].Value`: no newline, no trailing CR, lines
+/// within 64 KiB) are exactly what podman's line reader carries, so every
+/// value comes back as written.
+pub fn env_file_content(def: &Definition) -> String {
+    let mut s = String::new();
+    for v in def.env_vars() {
+        let _ = writeln!(s, "{}={}", v.name, v.value);
+    }
+    s
+}
+
+/// The absolute path of a container's environment file as its unit
+/// names it.
+pub fn env_file_path(id: &str, paths: &InstallPaths) -> String {
+    format!("{}/{}", paths.generator_dir, env_file(id))
+}
+
 /// One word of the podman command line, before escaping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgvWord {
@@ -211,7 +271,6 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
     push("run".into(), "");
     push(format!("--name={}", container_name(id)), "");
     push("--replace".into(), "");
-    push("--rm".into(), "");
     push("--cgroups=split".into(), "");
     let notify = if def.notify { "container" } else { "conmon" };
     push(format!("--sdnotify={notify}"), "");
@@ -268,10 +327,42 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
         }
         push(m, "VolumeConfig.Volumes");
     }
-    for v in def.env_vars() {
+    for v in &def.volumes {
+        let mut opts: Vec<&str> = Vec::new();
+        if v.read_only {
+            opts.push("ro");
+        }
+        // The volume belongs to the container's subordinate range: podman
+        // chowns it to the container's root on mount.
+        if def.isolate {
+            opts.push("U");
+        }
+        match v.relabel_for(def.isolate) {
+            Relabel::Private => opts.push("Z"),
+            Relabel::Shared => opts.push("z"),
+            Relabel::None => {}
+        }
+        let mut m = format!("--volume={}:{}", volume_name(id, &v.name), v.container_path);
+        if !opts.is_empty() {
+            m.push(':');
+            m.push_str(&opts.join(","));
+        }
+        push(m, "Volumes");
+    }
+    if !def.env_vars().is_empty() {
         push(
-            format!("--env={}={}", v.name, v.value),
-            "Environment.Variables",
+            format!("--env-file={}", env_file_path(id, paths)),
+            "(generator directory)",
+        );
+    }
+    for s in &def.secrets {
+        let kind = match s.secret_type() {
+            SecretType::Env => "env",
+            SecretType::Mount => "mount",
+        };
+        push(
+            format!("--secret={},type={kind},target={}", s.name, s.target_name()),
+            "Secrets",
         );
     }
     if let Some(ref e) = def.entrypoint {
@@ -399,10 +490,10 @@ fn render_service(
     let _ = writeln!(u, "Restart={}", def.restart_policy().as_systemd());
     // podman waits StopTimeout before SIGKILL; systemd must wait longer.
     let _ = writeln!(u, "TimeoutStopSec={}", def.stop_timeout_secs() + 30);
-    // podman refuses to start when the cidfile exists, and a container that
-    // `--rm` already removed leaves its cidfile behind (`podman rm --ignore`
-    // in ExecStopPost finds no container to remove it with); so clear it
-    // first, as `podman generate systemd --new` does.
+    // podman refuses to start when the cidfile exists, and a container
+    // removed outside the unit leaves its cidfile behind (`podman rm
+    // --ignore` in ExecStopPost finds no container to remove it with); so
+    // clear it first, as `podman generate systemd --new` does.
     let _ = writeln!(
         u,
         "ExecStartPre=-/usr/bin/rm -f %t/{}.cid",
@@ -424,10 +515,9 @@ fn render_service(
         "ExecStop={podman} stop --ignore --time={} {cid}",
         def.stop_timeout_secs()
     );
-    let _ = writeln!(
-        u,
-        "ExecStopPost=-{podman} rm --volumes --force --ignore {cid}"
-    );
+    // Without --volumes: that would delete the anonymous volumes, the
+    // data of an image's VOLUME paths (see the module comment).
+    let _ = writeln!(u, "ExecStopPost=-{podman} rm --force --ignore {cid}");
     Ok(u)
 }
 
@@ -482,4 +572,131 @@ fn render_proxy(id: &str, source: &Source, def: &Definition, paths: &InstallPath
 ProtectSystem=strict\nProtectHome=yes\nRestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n",
     );
     u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_definition::{EnvVar, Environment, NamedVolume, SecretRef};
+
+    fn paths() -> InstallPaths {
+        InstallPaths::built_in()
+    }
+
+    fn with_env(values: &[&str]) -> Definition {
+        Definition {
+            image: "localhost/busybox".into(),
+            socket_activation: true,
+            ports: vec![berth_definition::PortPair {
+                internal: 80,
+                external: 8080,
+                backend: Some(40000),
+            }],
+            environment: Some(Environment {
+                variables: values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| EnvVar {
+                        name: format!("V{i}"),
+                        value: v.to_string(),
+                    })
+                    .collect(),
+            }),
+            ..Definition::default()
+        }
+    }
+
+    /// Values are root-only: no unit text holds `--env=` or any value; the
+    /// values are in the env file, one line each, and the service names it.
+    #[test]
+    fn env_values_are_in_the_env_file_only() {
+        let values = ["s3cr3t-one", "two words", "a=b", " #lead", "%n$HOME"];
+        let d = with_env(&values);
+        let r = render("web", "/etc/berth/containers/web.json", &d, &paths()).unwrap();
+        assert_eq!(r.units.len(), 3);
+        for u in &r.units {
+            assert!(!u.content.contains("--env="), "{}", u.content);
+            for v in &values {
+                assert!(!u.content.contains(v), "{} holds {v:?}", u.name);
+            }
+        }
+        assert!(r.units[0]
+            .content
+            .contains(" --env-file=/run/systemd/generator/berth-web.env "));
+        assert_eq!(
+            r.private,
+            vec![PrivateFile {
+                name: "berth-web.env".into(),
+                content: "V0=s3cr3t-one\nV1=two words\nV2=a=b\nV3= #lead\nV4=%n$HOME\n".into(),
+            }]
+        );
+        // No environment, no file and no --env-file.
+        let r = render("web", "/x.json", &with_env(&[]), &paths()).unwrap();
+        assert!(r.private.is_empty());
+        assert!(!r.units[0].content.contains("--env-file"));
+    }
+
+    /// Data survives stop: nothing in the service deletes volumes.
+    #[test]
+    fn no_unit_removes_volumes() {
+        let r = render("web", "/x.json", &with_env(&["x"]), &paths()).unwrap();
+        let svc = &r.units[0].content;
+        assert!(!svc.contains("--rm "), "{svc}");
+        assert!(!svc.contains("--volumes"), "{svc}");
+        assert!(svc.contains("ExecStopPost=-/usr/bin/podman rm --force --ignore --cidfile="));
+    }
+
+    #[test]
+    fn named_volumes_and_secrets_become_podman_words() {
+        let mut d = with_env(&[]);
+        d.isolate = true;
+        d.mcs_level = Some("s0:c1,c2".into());
+        d.volumes = vec![
+            NamedVolume {
+                name: "data".into(),
+                container_path: "/var/lib/db".into(),
+                read_only: false,
+                relabel: None,
+            },
+            NamedVolume {
+                name: "1".into(),
+                container_path: "/conf".into(),
+                read_only: true,
+                relabel: Some(Relabel::None),
+            },
+        ];
+        d.secrets = vec![
+            SecretRef {
+                name: "db-pass".into(),
+                kind: Some(SecretType::Env),
+                target: Some("PGPASSWORD".into()),
+            },
+            SecretRef {
+                name: "tls".into(),
+                kind: None,
+                target: None,
+            },
+        ];
+        let words: Vec<String> = podman_run_argv("db", &d, &paths())
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        for w in [
+            "--volume=berth-db-data:/var/lib/db:U,Z",
+            "--volume=berth-db-1:/conf:ro,U",
+            "--secret=db-pass,type=env,target=PGPASSWORD",
+            "--secret=tls,type=mount,target=tls",
+        ] {
+            assert!(words.iter().any(|x| x == w), "{w} not in {words:?}");
+        }
+        d.isolate = false;
+        d.mcs_level = None;
+        let words: Vec<String> = podman_run_argv("db", &d, &paths())
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        assert!(words
+            .iter()
+            .any(|x| x == "--volume=berth-db-data:/var/lib/db"));
+    }
 }

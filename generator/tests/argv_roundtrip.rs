@@ -9,10 +9,16 @@
 //! `Command Line: …`. `$$` becomes `$` only at exec time, so the dump still
 //! shows `$$`; that one substitution is applied here, as systemd's
 //! `replace_env_argv()` would.
+//!
+//! Environment values are not in the argv (values are root-only): the
+//! service passes `--env-file=` naming the 0600 file the generator wrote
+//! next to it, and the oracle reads that file as podman does (a port of
+//! podman's `pkg/env.ParseFile`, [`podman_parse_env_file`]), so it still
+//! proves the container receives exactly the definition's values.
 
 mod common;
 use berth_definition::{Definition, EnvVar, Environment, Volume, VolumeConfig};
-use berth_generator::render::{podman_run_argv, InstallPaths};
+use berth_generator::render::{env_file_path, podman_run_argv, InstallPaths};
 use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -114,7 +120,9 @@ fn systemd_parsed_argv(units: &Path, services: &[String]) -> BTreeMap<String, Ve
     }
     for e in std::fs::read_dir(units).unwrap() {
         let p = e.unwrap().path();
-        if p.is_file() {
+        // systemd --test runs unprivileged and reads units only; the env
+        // files stay root-only.
+        if p.is_file() && p.extension().is_none_or(|x| x != "env") {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         }
     }
@@ -166,6 +174,32 @@ extern "C" {
     fn libc_geteuid() -> u32;
 }
 
+/// What podman 4.3 to 5.x make of an `--env-file` (pkg/env `ParseFile`):
+/// lines as Go's `bufio.ScanLines` splits them (at `\n`, one trailing `\r`
+/// dropped, a line over 64 KiB an error), leading blanks trimmed, empty
+/// and `#` lines skipped, `NAME=VALUE` cut at the first `=`; a line without
+/// `=` would take the value from podman's own environment, which the
+/// oracle refuses outright.
+fn podman_parse_env_file(bytes: &[u8]) -> BTreeMap<String, String> {
+    let text = std::str::from_utf8(bytes).expect("env file is UTF-8");
+    let mut env = BTreeMap::new();
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for raw in body.split('\n') {
+        assert!(raw.len() < 64 * 1024, "podman fails on a line this long");
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let line = raw.trim_start_matches([' ', '\t']);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, value) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{line:?} would pass podman's own environment through"));
+        assert!(!name.is_empty(), "podman rejects {line:?}");
+        env.insert(name.to_owned(), value.to_owned());
+    }
+    env
+}
+
 /// Generates units for `defs`, has systemd parse them, and checks every
 /// accepted definition's argv; returns how many were accepted.
 fn round_trip(defs: &[(String, Definition)]) -> usize {
@@ -184,6 +218,15 @@ fn round_trip(defs: &[(String, Definition)]) -> usize {
         let service = format!("berth-{id}.service");
         if units.join(&service).exists() {
             accepted.push(service);
+            // Checked before systemd_parsed_argv lets `nobody` read units.
+            let env = units.join(format!("berth-{id}.env"));
+            if let Ok(m) = std::fs::metadata(&env) {
+                assert_eq!(
+                    m.permissions().mode() & 0o7777,
+                    0o600,
+                    "{id}: env file mode"
+                );
+            }
         } else {
             // Rejected: exactly one log line names the file and the reason.
             let file = format!("{id}.json");
@@ -221,14 +264,39 @@ fn round_trip(defs: &[(String, Definition)]) -> usize {
             .collect();
         assert_eq!(got, want, "{service}: argv differs");
         // Independent of podman_run_argv's layout: the command is the tail,
-        // and each variable is one `--env=NAME=VALUE` word.
+        // no value is in the argv, and the env file podman reads holds
+        // exactly the definition's variables.
         if let Some(cmd) = &d.cmd {
             assert_eq!(&got[got.len() - cmd.len()..], &cmd[..], "{service}: Cmd");
         }
-        for v in d.env_vars() {
-            let w = format!("--env={}={}", v.name, v.value);
-            assert!(got.contains(&w), "{service}: missing {w:?}");
+        assert!(
+            !got.iter()
+                .any(|w| w.starts_with("--env=") || w == "--env" || w == "-e"),
+            "{service}: an environment value in the argv"
+        );
+        let env_words: Vec<&String> = got
+            .iter()
+            .filter(|w| w.starts_with("--env-file="))
+            .collect();
+        let want_env: BTreeMap<String, String> = d
+            .env_vars()
+            .iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect();
+        if want_env.is_empty() {
+            assert!(env_words.is_empty(), "{service}: {env_words:?}");
+            continue;
         }
+        assert_eq!(
+            env_words,
+            [&format!("--env-file={}", env_file_path(id, &paths))],
+            "{service}"
+        );
+        // The unit names the file where systemd runs the generator; this
+        // run wrote it into `units`.
+        let file = units.join(format!("berth-{id}.env"));
+        let got_env = podman_parse_env_file(&std::fs::read(&file).unwrap());
+        assert_eq!(got_env, want_env, "{service}: environment differs");
     }
     accepted.len()
 }
@@ -304,11 +372,17 @@ fn def_with(args: Vec<String>, env: Vec<(String, String)>, vol: Option<String>) 
 fn nasty_values_reach_podman_exactly() {
     let mut defs = Vec::new();
     for (i, s) in NASTY.iter().enumerate() {
+        // Values --env-file cannot carry are refused (see the test below).
+        let env = if env_carriable(s) {
+            vec![(format!("V{i}"), s.to_string())]
+        } else {
+            vec![]
+        };
         defs.push((
             format!("nasty{i}"),
             def_with(
                 vec!["sh".into(), "-c".into(), s.to_string(), s.to_string()],
-                vec![(format!("V{i}"), s.to_string())],
+                env,
                 None,
             ),
         ));
@@ -321,6 +395,7 @@ fn nasty_values_reach_podman_exactly() {
             NASTY
                 .iter()
                 .enumerate()
+                .filter(|(_, s)| env_carriable(s))
                 .map(|(i, s)| (format!("A{i}"), s.to_string()))
                 .collect(),
             Some("/srv/my data/%t/$HOME/żółw".into()),
@@ -353,8 +428,23 @@ fn uncarriable_values_are_rejected_not_dropped() {
             "nonchar-env".to_string(),
             def_with(vec![], vec![("E".into(), "\u{fdd0}".into())], None),
         ),
+        (
+            "newline-env".to_string(),
+            def_with(vec![], vec![("E".into(), "a\nB=evil".into())], None),
+        ),
+        (
+            "cr-env".to_string(),
+            def_with(vec![], vec![("E".into(), "a\r".into())], None),
+        ),
     ];
-    assert_eq!(round_trip(&defs), 1);
+    // A non-character is refused in a unit file, but an env value no
+    // longer goes into one: podman reads it back from the env file.
+    assert_eq!(round_trip(&defs), 2);
+}
+
+/// What podman's env file carries (the definition's rule, restated).
+fn env_carriable(s: &str) -> bool {
+    !s.contains('\n') && !s.ends_with('\r')
 }
 
 fn nasty_char() -> impl Strategy<Value = char> {

@@ -14,6 +14,7 @@
 //! | `BERTH_HOST_PATH` | `PATH` for host programs |
 //! | `BERTH_PODMAN` | the podman program (default `podman` in the host `PATH`) |
 //! | `BERTH_CRASH_AT` | tests: abort at the named step of a job |
+//! | `BERTH_IMAGE_VOLUMES` | `0`: install does not inspect images for `VOLUME`s (tests, benchmark) |
 
 use crate::config::{ConfigError, Settings};
 use crate::error::JobError;
@@ -49,6 +50,9 @@ pub struct Context {
     pub crash_at: Option<String>,
     /// Whether SELinux labels are applied (detected from the host).
     pub selinux: bool,
+    /// Whether install inspects the image to keep its `VOLUME`s in named
+    /// volumes ([`crate::volumes`]).
+    pub image_volumes: bool,
     lock: RefCell<Option<StoreLock>>,
     lock_depth: Cell<usize>,
     said_no_selinux: Cell<bool>,
@@ -88,6 +92,7 @@ impl Context {
             probe: Probe::Bind,
             crash_at: None,
             selinux: crate::selinux::enabled(),
+            image_volumes: true,
             lock: RefCell::new(None),
             lock_depth: Cell::new(0),
             said_no_selinux: Cell::new(false),
@@ -125,6 +130,7 @@ impl Context {
             Probe::Bind
         };
         ctx.crash_at = var(crate::fsutil::CRASH_ENV);
+        ctx.image_volumes = var("BERTH_IMAGE_VOLUMES").as_deref() != Some("0");
         Ok(ctx)
     }
 
@@ -150,6 +156,14 @@ impl Context {
     /// Errors: the lock file cannot be opened.
     pub fn lock(&self) -> Result<LockGuard<'_>, JobError> {
         if self.lock_depth.get() == 0 {
+            // The state dir (request journal, reservations) is root's only.
+            crate::fsutil::ensure_private_dir(self.paths.state_dir()).map_err(|e| {
+                JobError::new(
+                    crate::error::FailureKind::Error,
+                    "Unable to create the state directory.",
+                )
+                .detail(format!("{}: {e}", self.paths.state_dir().display()))
+            })?;
             let l = StoreLock::acquire(&self.paths.lock_file()).map_err(|e| {
                 JobError::new(
                     crate::error::FailureKind::Error,

@@ -30,12 +30,6 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// [`write_atomic`] with file mode `mode` (set at creation, so the bytes
-/// are never readable under a wider mode).
-pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    write_atomic_inner(path, bytes, None, "", mode)
-}
-
 /// Replaces `path` with `bytes` atomically and durably, mode 0644.
 /// `crash_at`/`step` inject a crash after the temp file is synced and before
 /// the rename.
@@ -47,16 +41,40 @@ pub fn write_atomic(
     crash_at: Option<&str>,
     step: &str,
 ) -> io::Result<()> {
-    write_atomic_inner(path, bytes, crash_at, step, 0o644)
+    write_atomic_mode(path, bytes, crash_at, step, 0o644)
 }
 
-fn write_atomic_inner(
+/// [`write_atomic`] for a root-only file, mode 0600 (definitions and the
+/// request journal hold environment values: values are root-only).
+pub fn write_atomic_private(
+    path: &Path,
+    bytes: &[u8],
+    crash_at: Option<&str>,
+    step: &str,
+) -> io::Result<()> {
+    write_atomic_mode(path, bytes, crash_at, step, 0o600)
+}
+
+/// Creates `dir` (and its parents) when missing and makes it mode 0700,
+/// whatever it was (the state directory: what it holds is root's).
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(dir)?;
+    let meta = fs::metadata(dir)?;
+    if meta.permissions().mode() & 0o7777 != 0o700 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+fn write_atomic_mode(
     path: &Path,
     bytes: &[u8],
     crash_at: Option<&str>,
     step: &str,
     mode: u32,
 ) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
@@ -69,8 +87,6 @@ fn write_atomic_inner(
             .mode(mode)
             .open(&tmp)
     };
-    // A temp file left by a crash keeps its mode through `truncate`.
-    let _ = fs::remove_file(&tmp);
     let result = (|| {
         let mut f = match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -79,6 +95,9 @@ fn write_atomic_inner(
             }
             other => other?,
         };
+        // A leftover temp file keeps its old mode, and the umask trims
+        // `mode`: set it exactly before writing a byte.
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -129,6 +148,28 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert!(!temp_path(&p).exists());
         assert_eq!(temp_path(&p).file_name().unwrap(), ".x.json.tmp");
+    }
+
+    #[test]
+    fn private_writes_are_0600_even_over_a_leftover_temp() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.json");
+        fs::write(temp_path(&p), "old").unwrap();
+        fs::set_permissions(temp_path(&p), fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic_private(&p, b"secret", None, "").unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let s = d.path().join("state");
+        fs::create_dir(&s).unwrap();
+        fs::set_permissions(&s, fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_private_dir(&s).unwrap();
+        assert_eq!(
+            fs::metadata(&s).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
     }
 
     #[test]

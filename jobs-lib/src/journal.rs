@@ -71,7 +71,7 @@ pub fn record(ctx: &Context, rid: &RequestIdentifier, rec: &Record) -> std::io::
     }
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
     let bytes = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
-    crate::fsutil::write_atomic_mode(&entry(ctx, rid), &bytes, 0o600)
+    crate::fsutil::write_atomic_private(&entry(ctx, rid), &bytes, None, "")
 }
 
 /// Removes entries older than [`RETENTION`]. Errors are ignored: a stale

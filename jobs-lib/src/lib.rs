@@ -18,6 +18,9 @@
 //! | `/var/lib/berth/uid.next`, `subid.next` | how far uid and subordinate-range allocation got: never handed out again (not hints) |
 //! | `/var/lib/berth/home/<id>` | home of the user `ctr-<id>` of an isolated container |
 //! | `/var/lib/berth/{ports,mcs}.next` | allocation cursors (hints; losing one costs nothing) |
+//!
+//! Definitions and journal entries are 0600 and the state directory 0700:
+//! they hold environment values, which are root-only.
 /// The definition model, search path and names, shared with the generator.
 pub use berth_definition as definition;
 
@@ -42,3 +45,4 @@ pub mod selinux;
 pub mod store;
 pub mod systemd;
 pub mod users;
+pub mod volumes;

@@ -61,3 +61,121 @@ pub fn pid(ctx: &Context, name: &str) -> Result<u32, PodmanError> {
         .parse()
         .map_err(|_| PodmanError::Output(format!("pid {:?}", s.trim())))
 }
+
+/// The `VOLUME` paths an image declares (`podman image inspect`,
+/// `.Config.Volumes`), sorted; empty when it declares none.
+///
+/// Errors: podman failed (e.g. the image is not pulled) or answered
+/// something else than a JSON object or `null`.
+pub fn image_volumes(ctx: &Context, image: &str) -> Result<Vec<String>, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args([
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Volumes}}",
+        "--",
+        image,
+    ]);
+    let out = ctx.host.run(c)?;
+    let v: Option<std::collections::BTreeMap<String, serde_json::Value>> =
+        serde_json::from_slice(&out.stdout).map_err(|e| {
+            PodmanError::Output(format!(
+                "image volumes {:?}: {e}",
+                String::from_utf8_lossy(&out.stdout).trim()
+            ))
+        })?;
+    Ok(v.unwrap_or_default().into_keys().collect())
+}
+
+/// One volume as `podman volume ls --format json` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PodmanVolume {
+    /// The volume name.
+    pub name: String,
+    /// Where its data is on the host.
+    #[serde(default)]
+    pub mountpoint: String,
+}
+
+/// `podman volume ls --format json`.
+pub fn volumes(ctx: &Context) -> Result<Vec<PodmanVolume>, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["volume", "ls", "--format", "json"]);
+    let out = ctx.host.run(c)?;
+    let v: Option<Vec<PodmanVolume>> =
+        serde_json::from_slice(&out.stdout).map_err(|e| PodmanError::Output(e.to_string()))?;
+    Ok(v.unwrap_or_default())
+}
+
+/// `podman volume rm -- NAME…` (not `--force`: a volume a running
+/// container uses is refused by podman).
+pub fn remove_volumes(ctx: &Context, names: &[String]) -> Result<(), PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["volume", "rm", "--"]).args(names);
+    ctx.host.run(c).map(drop).map_err(Into::into)
+}
+
+/// `podman secret create NAME -`, the value written to podman's stdin
+/// (never an argument: values are root-only, and an argv is not).
+pub fn create_secret(ctx: &Context, name: &str, value: &[u8]) -> Result<(), PodmanError> {
+    use std::io::Write;
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["secret", "create", name, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let program = crate::host::describe(&c);
+    let fail = |reason: String, code: Option<i32>| {
+        PodmanError::Run(HostError {
+            program: program.clone(),
+            reason,
+            code,
+        })
+    };
+    let mut child = c.spawn().map_err(|e| fail(e.to_string(), None))?;
+    let wrote = child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(value)
+        .map_err(|e| e.to_string());
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(e.to_string(), None))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(fail(
+            format!(
+                "{}: {}",
+                out.status,
+                err.trim().chars().take(400).collect::<String>()
+            ),
+            out.status.code(),
+        ));
+    }
+    wrote.map_err(|e| fail(e, None))
+}
+
+/// Names of podman's secrets (`podman secret ls --format {{.Name}}`), sorted.
+pub fn secrets(ctx: &Context) -> Result<Vec<String>, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["secret", "ls", "--format", "{{.Name}}"]);
+    let out = ctx.host.run(c)?;
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// `podman secret rm NAME`.
+pub fn remove_secret(ctx: &Context, name: &str) -> Result<(), PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["secret", "rm", name]);
+    ctx.host.run(c).map(drop).map_err(Into::into)
+}

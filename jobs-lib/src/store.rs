@@ -121,7 +121,8 @@ impl<'a> Store<'a> {
         def.validate()
             .map_err(|e| JobError::invalid("The definition is not valid.").detail(e))?;
         let path = self.ctx.paths.definition_file(id);
-        fsutil::write_atomic(
+        // 0600: a definition holds environment values (root-only).
+        fsutil::write_atomic_private(
             &path,
             def.to_json().as_bytes(),
             self.ctx.crash_at.as_deref(),
@@ -133,7 +134,8 @@ impl<'a> Store<'a> {
     /// Writes raw bytes back (rollback of a definition to what it was).
     pub fn write_raw(&self, id: &str, bytes: &[u8]) -> Result<(), JobError> {
         let path = self.ctx.paths.definition_file(id);
-        fsutil::write_atomic(&path, bytes, None, "").map_err(|e| io_error(path.display(), e))
+        fsutil::write_atomic_private(&path, bytes, None, "")
+            .map_err(|e| io_error(path.display(), e))
     }
 
     /// Removes `<definitions dir>/<id>.json`; returns whether it existed.

@@ -84,11 +84,18 @@ impl Systemd for FakeSystemd {
             .unwrap_or_else(|| "inactive".into());
         Ok(st)
     }
-    fn start_transient(&self, unit: &str, _d: &str, argv: &[String]) -> Result<(), SystemdError> {
-        self.0
-            .borrow_mut()
-            .calls
-            .push(format!("transient {unit} {}", argv.join(" ")));
+    fn start_transient(
+        &self,
+        unit: &str,
+        _d: &str,
+        argv: &[String],
+        cleanup: &[String],
+    ) -> Result<(), SystemdError> {
+        let mut call = format!("transient {unit} {}", argv.join(" "));
+        if !cleanup.is_empty() {
+            call.push_str(&format!(" ; post {}", cleanup.join(" ")));
+        }
+        self.0.borrow_mut().calls.push(call);
         Ok(())
     }
     fn journal(
@@ -108,8 +115,182 @@ fn setup() -> (tempfile::TempDir, Context, FakeSystemd) {
     let mut ctx = Context::new(d.path(), Box::new(fake.clone())).unwrap();
     ctx.probe = Probe::Skip;
     ctx.selinux = false;
+    ctx.image_volumes = false;
     ctx.set_log(Box::new(|_| {}));
     (d, ctx, fake)
+}
+
+/// A podman stand-in: logs its argv and stdin to `<dir>/podman.log` and
+/// answers image inspect, volume ls and secret ls.
+fn fake_podman(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("podman");
+    let log = dir.join("podman.log");
+    std::fs::write(
+        &p,
+        format!(
+            r#"#!/bin/sh
+echo "ARGV: $*" >> '{log}'
+case "$1 $2" in
+  "image inspect") echo '{{"/data":{{}},"/var/log/app":{{}}}}' ;;
+  "volume ls") echo '[{{"Name":"berth-db-1","Mountpoint":"{dir}"}},{{"Name":"berth-db-x-1","Mountpoint":"/nonexistent"}},{{"Name":"other","Mountpoint":"/"}}]' ;;
+  "secret create") echo "STDIN: $(cat)" >> '{log}' ;;
+  "secret ls") echo pw ;;
+esac
+"#,
+            log = log.display(),
+            dir = dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
+
+/// Data survives stop: install maps the image's VOLUMEs to named volumes
+/// (kept by an update), delete keeps them, delete --volumes removes only
+/// this container's.
+#[test]
+fn image_volumes_are_named_and_removed_only_on_request() {
+    let (d, mut ctx, _f) = setup();
+    ctx.podman = fake_podman(d.path());
+    ctx.image_volumes = true;
+    let mut req = install("db", &[]);
+    req.definition.volumes = vec![berth_jobs::definition::NamedVolume {
+        name: "data".into(),
+        container_path: "/data".into(),
+        read_only: false,
+        relabel: None,
+    }];
+    run(&ctx, &req).unwrap();
+    let def = stored(&ctx, "db").unwrap();
+    let vols: Vec<(&str, &str)> = def
+        .volumes
+        .iter()
+        .map(|v| (v.name.as_str(), v.container_path.as_str()))
+        .collect();
+    assert_eq!(vols, [("data", "/data"), ("1", "/var/log/app")]);
+    // An update without the explicit volume keeps each path's Name, so
+    // /data still mounts the volume that holds its data.
+    run(&ctx, &install("db", &[])).unwrap();
+    let def = stored(&ctx, "db").unwrap();
+    let vols: Vec<(&str, &str)> = def
+        .volumes
+        .iter()
+        .map(|v| (v.name.as_str(), v.container_path.as_str()))
+        .collect();
+    assert_eq!(vols, [("data", "/data"), ("1", "/var/log/app")]);
+    let listed = run(&ctx, &jobs::ListVolumesRequest).unwrap();
+    let rows = listed.success.data["Volumes"].as_array().unwrap().clone();
+    assert_eq!(rows[0]["Volume"], "berth-db-1");
+    assert_eq!(rows[0]["Container"], "db");
+    assert_eq!(rows[0]["ContainerPath"], "/var/log/app");
+    assert_eq!(rows[1]["Container"], "db-x");
+    assert!(rows.iter().all(|r| r["Volume"] != "other"));
+    let log = || std::fs::read_to_string(d.path().join("podman.log")).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "db".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
+    assert!(!log().contains("volume rm"), "{}", log());
+    run(&ctx, &install("db", &[])).unwrap();
+    let r = run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "db".into(),
+            volumes: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.success.data["RemovedVolumes"],
+        serde_json::json!(["berth-db-1"])
+    );
+    assert!(
+        log().contains("ARGV: volume rm -- berth-db-1\n"),
+        "{}",
+        log()
+    );
+    let e = run(
+        &ctx,
+        &jobs::RemoveVolumeRequest {
+            volume: "other".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+}
+
+/// Values are root-only: a secret's value reaches podman on stdin only,
+/// and `berth run`'s environment goes through a 0600 env file.
+#[test]
+fn secret_values_and_run_env_never_reach_an_argv() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, mut ctx, fake) = setup();
+    ctx.podman = fake_podman(d.path());
+    let r = run(
+        &ctx,
+        &jobs::CreateSecretRequest {
+            name: "pw".into(),
+            value: b"hunter2-value".to_vec(),
+        },
+    )
+    .unwrap();
+    assert!(!serde_json::to_string(&r).unwrap().contains("hunter2"));
+    let log = std::fs::read_to_string(d.path().join("podman.log")).unwrap();
+    assert!(
+        log.contains("ARGV: secret create pw -\nSTDIN: hunter2-value"),
+        "{log}"
+    );
+    assert!(!log
+        .lines()
+        .any(|l| l.starts_with("ARGV") && l.contains("hunter2")));
+    let mut req = install("app", &[]);
+    req.definition.secrets = vec![berth_jobs::definition::SecretRef {
+        name: "pw".into(),
+        kind: None,
+        target: None,
+    }];
+    run(&ctx, &req).unwrap();
+    let e = run(&ctx, &jobs::RemoveSecretRequest { name: "pw".into() }).unwrap_err();
+    assert!(e.to_string().contains("app"), "{e}");
+    let listed = run(&ctx, &jobs::ListSecretsRequest).unwrap();
+    assert_eq!(
+        listed.success.data["Secrets"],
+        serde_json::json!([{"Name": "pw", "UsedBy": ["app"]}])
+    );
+
+    run(
+        &ctx,
+        &jobs::RunContainerRequest {
+            image: "localhost/busybox".into(),
+            command: vec![],
+            environment: vec![berth_jobs::definition::EnvVar {
+                name: "TOKEN".into(),
+                value: "s3cr3t-run".into(),
+            }],
+        },
+    )
+    .unwrap();
+    let calls = fake.0.borrow().calls.clone();
+    let t = calls.iter().find(|c| c.starts_with("transient")).unwrap();
+    assert!(!t.contains("s3cr3t"), "{t}");
+    let file = t
+        .split(' ')
+        .find_map(|w| w.strip_prefix("--env-file="))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        t.ends_with(&format!("; post /usr/bin/rm -f -- {file}")),
+        "{t}"
+    );
+    assert_eq!(std::fs::read_to_string(file).unwrap(), "TOKEN=s3cr3t-run\n");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(Path::new(file)), 0o600);
+    assert_eq!(mode(Path::new(file).parent().unwrap()), 0o700);
 }
 
 fn run(ctx: &Context, job: &dyn Job) -> Result<Reply, JobError> {
@@ -287,7 +468,10 @@ fn request_id_replay_returns_the_same_reply_without_work() {
     // The id names one job: another job with it is refused.
     let e = dispatch(
         &ctx,
-        &jobs::DeleteContainerRequest { id: "web".into() },
+        &jobs::DeleteContainerRequest {
+            id: "web".into(),
+            volumes: false,
+        },
         Some(rid),
         Response::new(Vec::new(), false),
     )
@@ -360,12 +544,12 @@ fn environment_put_patch_get() {
         &ctx,
         &jobs::PutEnvironmentRequest {
             id: "web".into(),
-            variables: vec![var("A", "1"), var("B", "line\nbreak")],
+            variables: vec![var("A", "1"), var("B", "two words")],
             restart: false,
         },
     )
     .unwrap();
-    run(
+    let patched = run(
         &ctx,
         &jobs::PatchEnvironmentRequest {
             id: "web".into(),
@@ -375,6 +559,9 @@ fn environment_put_patch_get() {
         },
     )
     .unwrap();
+    // The request journal keeps mutation replies: names only, no values.
+    assert_eq!(patched.success.data["Names"], serde_json::json!(["A", "C"]));
+    assert!(!serde_json::to_string(&patched).unwrap().contains("x=y"));
     let r = run(&ctx, &jobs::GetEnvironmentRequest { id: "web".into() }).unwrap();
     assert_eq!(
         r.success.data["Variables"],
@@ -472,6 +659,7 @@ fn link_and_run() {
         t.contains(" run --rm --name berth-run-") && t.ends_with("localhost/busybox echo hi"),
         "{t}"
     );
+    assert!(!t.contains("--env") && !t.contains("; post"), "{t}");
 }
 
 #[test]
@@ -489,8 +677,22 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
     let before_ab = keep("a.b");
     let before_web1 = keep("web1");
     let ports_before = ctx.ports().all().unwrap();
-    run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
-    run(&ctx, &jobs::DeleteContainerRequest { id: "web".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "web".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     assert_eq!(keep("a.b"), before_ab);
     assert_eq!(keep("web1"), before_web1);
     let left: Vec<(u16, String)> = ports_before
@@ -503,7 +705,14 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         "{:?}",
         keep("a")
     );
-    let e = run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap_err();
+    let e = run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap_err();
     assert!(e.is(error::ERR_CONTAINER_NOT_FOUND));
 }
 
@@ -543,7 +752,14 @@ fn isolated_containers_get_users_mcs_and_keep_them_apart() {
     assert_eq!(users.existing("a").unwrap().unwrap().uid, ua.uid);
     // Deleting a leaves a.b's user, range, level and home alone.
     let subuid_ab = users.subordinate("subuid", "ctr-a.b").unwrap();
-    run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     assert!(users.existing("a").unwrap().is_none());
     assert!(users.subordinate("subuid", "ctr-a").unwrap().is_empty());
     assert!(!home.exists());
@@ -624,13 +840,27 @@ fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
         },
     )
     .unwrap();
-    run(&ctx, &jobs::DeleteContainerRequest { id: "b".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "b".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     assert!(
         pending_a.exists(),
         "a stays pending: the next job retries it"
     );
     // A failure after a's own new state is in force is a warning.
-    let r = run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
+    let r = run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     assert!(stored(&ctx, "a").is_none());
     assert_eq!(r.success.warnings.len(), 1, "{:?}", r.success);
     assert!(
@@ -916,7 +1146,14 @@ fn delete_waits_until_the_units_are_inactive_before_releasing() {
             .map(String::from)
             .into();
     }
-    run(&ctx, &jobs::DeleteContainerRequest { id: "web".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "web".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     let calls = fake.0.borrow().calls.clone();
     let states: Vec<&String> = calls.iter().filter(|c| c.starts_with("state")).collect();
     assert_eq!(
@@ -947,7 +1184,14 @@ fn uids_ranges_and_groups_of_deleted_containers_are_never_handed_out_again() {
     let users = ctx.users();
     let a = users.existing("a").unwrap().unwrap();
     assert_eq!(a.uid, a.gid, "the group gets the uid as its gid");
-    run(&ctx, &jobs::DeleteContainerRequest { id: "a".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "a".into(),
+            volumes: false,
+        },
+    )
+    .unwrap();
     let group = std::fs::read_to_string(ctx.paths.etc("group")).unwrap();
     assert!(
         !group.lines().any(|l| l.starts_with("ctr-a:")),
@@ -964,7 +1208,14 @@ fn uids_ranges_and_groups_of_deleted_containers_are_never_handed_out_again() {
             u.subordinate,
             a.subordinate
         );
-        run(&ctx, &jobs::DeleteContainerRequest { id: id.into() }).unwrap();
+        run(
+            &ctx,
+            &jobs::DeleteContainerRequest {
+                id: id.into(),
+                volumes: false,
+            },
+        )
+        .unwrap();
     }
 }
 

@@ -204,7 +204,10 @@ pub fn systemd_verify(units: &Path) -> (bool, String) {
         match node {
             Node::File(c) => {
                 std::fs::write(&dst, c).unwrap();
-                files.push(dst);
+                // The env files next to the units are not units.
+                if !rel.ends_with(".env") {
+                    files.push(dst);
+                }
             }
             Node::Link(t) => std::os::unix::fs::symlink(t, &dst).unwrap(),
         }

@@ -3,6 +3,9 @@
 //! (ports, MCS level, user, home) — by owner, so nothing of another
 //! container is touched whatever the ids share.
 //!
+//! Data survives `berth delete`: the container's named volumes are kept
+//! unless the request says `volumes` (`berth delete --volumes`).
+//!
 //! Crash points: `delete-stopped`, `delete-removed`.
 
 use super::{all_units, begin_mutation, check_id, Job};
@@ -16,6 +19,8 @@ use std::time::{Duration, Instant};
 pub struct DeleteContainerRequest {
     /// The container id.
     pub id: String,
+    /// Also remove its named volumes (`berth-<id>-*`): its data.
+    pub volumes: bool,
 }
 
 impl Job for DeleteContainerRequest {
@@ -82,16 +87,28 @@ impl Job for DeleteContainerRequest {
         ctx.crash_point("delete-removed");
         // The definition is gone: what fails now is a warning, and the
         // pending mark stays so the next job retries the release.
-        let mut done = Success::ok()
-            .data(serde_json::json!({ "Id": id }))
-            .message(format!("deleted {id}"));
+        let mut done = Success::ok();
         if let Err(e) = ctx.systemd.daemon_reload() {
             done = done.warn(format!("daemon-reload: {e}"));
         }
         if let Err(e) = store.settle(id) {
             done = done.warn(format!("{e} (the next job on any container retries)"));
         }
-        Ok(done)
+        // Data survives delete unless the request says otherwise.
+        let mut removed = Vec::new();
+        if self.volumes {
+            match super::volumes::remove_all_of(ctx, id) {
+                Ok(r) => removed = r,
+                Err(e) => done = done.warn(format!("{id} is deleted but its volumes are not: {e}")),
+            }
+        }
+        let mut message = format!("deleted {id}");
+        if !removed.is_empty() {
+            message.push_str(&format!("; removed volumes {}", removed.join(", ")));
+        }
+        Ok(done
+            .data(serde_json::json!({ "Id": id, "RemovedVolumes": removed }))
+            .message(message))
     }
 }
 

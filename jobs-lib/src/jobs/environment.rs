@@ -2,8 +2,12 @@
 //! `PutEnvironmentRequest`, `PatchEnvironmentRequest`). The variables live
 //! in the definition's `Environment` and reach the container only (the
 //! generator passes them to podman; no host process gets them). Names are
-//! `[A-Za-z_][A-Za-z0-9_]*` (so never contain `=`); values may hold any
-//! text but NUL, newlines included, stored as JSON strings.
+//! `[A-Za-z_][A-Za-z0-9_]*` (so never contain `=`); values are what
+//! podman's `--env-file` carries (no NUL or newline, no trailing CR).
+//!
+//! Values are root-only: only the read (`env-get`, never journaled) shows
+//! them; the replies of `env-put` and `env-patch`, which the request
+//! journal keeps, name the variables without their values.
 
 use super::{begin_mutation, check_id, Job};
 use crate::context::Context;
@@ -127,7 +131,7 @@ fn update(
         t.row(vec![n.to_string()]);
     }
     let mut message = if changed {
-        format!("environment of {id} updated")
+        format!("environment of {id} updated; `berth env {id}` shows the values")
     } else {
         format!("environment of {id} unchanged")
     };
@@ -140,6 +144,7 @@ fn update(
         ));
     }
     Ok(done
+        .table(t)
         .data(serde_json::json!({
             "Id": id,
             "Names": names,

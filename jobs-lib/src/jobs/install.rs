@@ -125,6 +125,8 @@ impl InstallContainerRequest {
     ) -> Result<Success, JobError> {
         let id = self.id.as_str();
         let mut def = self.definition.clone();
+        // Data survives stop: the image's VOLUMEs become named volumes.
+        crate::volumes::on_install(ctx, old.map(|l| &l.definition), &mut def);
         self.reserve_ports(ctx, old.map(|l| &l.definition), &mut def)?;
         resp.write_pending_success(PENDING_PORT_MAPPING, ports_json(&def));
         ctx.crash_point("ports");
@@ -476,19 +478,23 @@ pub(crate) fn changed_units(id: &str, old: &Definition, new: &Definition) -> Vec
         .definition_file(id)
         .display()
         .to_string();
-    let rendered = |d: &Definition| render(id, &source, d, &paths).map(|r| r.units);
-    let (old_units, new_units) = match (rendered(old), rendered(new)) {
+    let rendered = |d: &Definition| render(id, &source, d, &paths);
+    let (old_r, new_r) = match (rendered(old), rendered(new)) {
         (Ok(o), Ok(n)) => (o, n),
         // A definition the generator rejects has no units to compare:
         // restart whatever the new one runs.
         _ => return super::all_units(id, new),
     };
+    // The service reads the root-only files (its env file) when it starts,
+    // so a change there makes the service stale as a change of its text.
+    let private_changed = old_r.private != new_r.private;
+    let service = crate::definition::names::service_unit(id);
     super::all_units(id, new)
         .into_iter()
         .filter(|name| {
-            let o = old_units.iter().find(|u| &u.name == name);
-            let n = new_units.iter().find(|u| &u.name == name);
-            o.map(|u| &u.content) != n.map(|u| &u.content)
+            let o = old_r.units.iter().find(|u| &u.name == name);
+            let n = new_r.units.iter().find(|u| &u.name == name);
+            o.map(|u| &u.content) != n.map(|u| &u.content) || (private_changed && *name == service)
         })
         .collect()
 }

@@ -144,7 +144,7 @@ fn intent_file(ctx: &Context) -> std::path::PathBuf {
 fn write_intent(ctx: &Context, intent: &[Intended]) -> Result<(), JobError> {
     let p = intent_file(ctx);
     let bytes = serde_json::to_vec(intent).expect("intent serializes");
-    crate::fsutil::write_atomic_mode(&p, &bytes, 0o600)
+    crate::fsutil::write_atomic_private(&p, &bytes, None, "")
         .map_err(|e| crate::store::io_error(p.display(), e))
 }
 

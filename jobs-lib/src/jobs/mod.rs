@@ -10,6 +10,8 @@ mod link;
 mod list;
 mod query;
 mod run;
+mod secrets;
+mod volumes;
 
 pub use control::{
     RestartContainerRequest, StartedContainerStateRequest, StoppedContainerStateRequest,
@@ -24,6 +26,8 @@ pub use query::{
     ContainerLogRequest, ContainerPortsRequest, ContainerStatusRequest, MAX_LOG_LINES,
 };
 pub use run::RunContainerRequest;
+pub use secrets::{CreateSecretRequest, ListSecretsRequest, RemoveSecretRequest, MAX_SECRET_BYTES};
+pub use volumes::{ListVolumesRequest, RemoveVolumeRequest};
 
 use crate::context::Context;
 use crate::definition::{validate_id, Definition, SocketMode};

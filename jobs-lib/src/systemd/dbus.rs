@@ -108,13 +108,20 @@ impl Systemd for DbusSystemd {
         unit: &str,
         description: &str,
         argv: &[String],
+        cleanup: &[String],
     ) -> Result<(), SystemdError> {
         let exec: Vec<(String, Vec<String>, bool)> = vec![(argv[0].clone(), argv.to_vec(), false)];
-        let props: Vec<(&str, Value<'_>)> = vec![
+        let mut props: Vec<(&str, Value<'_>)> = vec![
             ("Description", Value::from(description)),
             ("ExecStart", Value::from(exec)),
             ("CollectMode", Value::from("inactive-or-failed")),
         ];
+        if !cleanup.is_empty() {
+            // (path, argv, ignore failure)
+            let post: Vec<(String, Vec<String>, bool)> =
+                vec![(cleanup[0].clone(), cleanup.to_vec(), true)];
+            props.push(("ExecStopPost", Value::from(post)));
+        }
         let aux: Vec<(&str, Vec<(&str, Value<'_>)>)> = Vec::new();
         self.manager("StartTransientUnit", &(unit, "fail", props, aux))
             .map(drop)

@@ -96,12 +96,14 @@ pub trait Systemd {
     fn try_restart_unit(&self, unit: &str) -> Result<(), SystemdError>;
     /// The unit's state (`LoadUnit` + its properties).
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError>;
-    /// `StartTransientUnit(unit, "fail", [Description, ExecStart=argv])`.
+    /// `StartTransientUnit(unit, "fail", [Description, ExecStart=argv,
+    /// ExecStopPost=cleanup])`; an empty `cleanup` sets no ExecStopPost.
     fn start_transient(
         &self,
         unit: &str,
         description: &str,
         argv: &[String],
+        cleanup: &[String],
     ) -> Result<(), SystemdError>;
     /// Writes the last `lines` journal lines of `units` to `out` (D-Bus has
     /// no journal call: `journalctl`, with a clean environment).
@@ -138,7 +140,13 @@ impl Systemd for NoSystemd {
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError> {
         Ok(UnitState::unknown(unit))
     }
-    fn start_transient(&self, _u: &str, _d: &str, _a: &[String]) -> Result<(), SystemdError> {
+    fn start_transient(
+        &self,
+        _u: &str,
+        _d: &str,
+        _a: &[String],
+        _c: &[String],
+    ) -> Result<(), SystemdError> {
         Err(SystemdError(
             "transient units need systemd (BERTH_SYSTEMD=none is set)".into(),
         ))
