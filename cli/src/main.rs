@@ -114,8 +114,10 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                     } else {
                         std::fs::read(f).map_err(|e| inv(format!("{}: {e}", f.display())))?
                     };
-                    let mut d =
-                        parse_request(&bytes).map_err(|e| inv(format!("{}: {e}", f.display())))?;
+                    let mut d = Definition::from_request_json(&bytes).map_err(|e| {
+                        JobError::invalid("The definition is not valid.")
+                            .detail(format!("{}: {e}", f.display()))
+                    })?;
                     d.started |= a.start;
                     d
                 }
@@ -146,6 +148,7 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
             Box::new(jobs::InstallContainerRequest {
                 id: a.id,
                 definition,
+                unmask: a.unmask,
             })
         }
         Command::Start(a) => Box::new(jobs::StartedContainerStateRequest { id: a.id }),
@@ -212,16 +215,6 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
         Command::Internal(Internal::ApplyLinks(a)) => return Ok(Built::ApplyLinks(a.id)),
         Command::Internal(_) => unreachable!("handled before"),
     }))
-}
-
-/// geard's install body: the definition in request form.
-fn parse_request(bytes: &[u8]) -> Result<Definition, String> {
-    if bytes.len() > berth_jobs::definition::MAX_DEFINITION_BYTES {
-        return Err("the body is too large".into());
-    }
-    let d: Definition = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    d.validate_request().map_err(|e| e.to_string())?;
-    Ok(d)
 }
 
 fn generate_man(dir: &std::path::Path) -> anyhow::Result<()> {

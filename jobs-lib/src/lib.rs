@@ -24,6 +24,7 @@ pub mod context;
 pub mod error;
 pub mod fsutil;
 pub mod host;
+pub mod in_force;
 pub mod jobs;
 pub mod journal;
 pub mod links;

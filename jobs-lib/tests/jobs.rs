@@ -102,6 +102,7 @@ fn install(id: &str, ports: &[(u16, u16)]) -> jobs::InstallContainerRequest {
                 .collect(),
             ..Definition::default()
         },
+        unmask: false,
     }
 }
 

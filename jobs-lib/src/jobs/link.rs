@@ -71,23 +71,20 @@ impl Job for LinkContainersRequest {
                 .definition
                 .validate()
                 .map_err(|e| ERR_LINK_CONTAINERS_FAILED.detail(format!("{}: {e}", l.id)))?;
-            let before = crate::fsutil::read_if_exists(&ctx.paths.definition_file(&l.id))
-                .ok()
-                .flatten();
+            let before = store.snapshot(&l.id)?;
             updated.push((l.id.clone(), loaded.definition, before));
         }
-        let mut written: Vec<(&str, Option<Vec<u8>>)> = Vec::new();
+        let mut written: Vec<(&str, &crate::fsutil::Entry)> = Vec::new();
         for (id, def, before) in &updated {
             if let Err(e) = store.write(id, def) {
                 for (wid, b) in written {
-                    let _ = match b {
-                        Some(b) => store.write_raw(wid, &b),
-                        None => store.remove(wid).map(drop),
-                    };
+                    if let Err(r) = store.restore(wid, b) {
+                        ctx.info(&format!("error: rolling back the links of {wid}: {r}"));
+                    }
                 }
                 return Err(ERR_LINK_CONTAINERS_FAILED.detail(e));
             }
-            written.push((id, before.clone()));
+            written.push((id, before));
         }
         ctx.systemd
             .daemon_reload()

@@ -175,5 +175,10 @@ pub fn ports_json(def: &Definition) -> serde_json::Value {
 pub(crate) fn begin_mutation(ctx: &Context) -> Result<crate::context::LockGuard<'_>, JobError> {
     let g = ctx.lock()?;
     ctx.store().reclaim_pending()?;
+    if let Err(e) = crate::in_force::reconcile(ctx) {
+        ctx.info(&format!(
+            "warning: reservations not reconciled with the definitions in force: {e}"
+        ));
+    }
     Ok(g)
 }
