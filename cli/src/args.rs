@@ -10,7 +10,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes (one per job failure kind):
   0  success
   1  Error: something failed on the host (systemd, podman, useradd, I/O)
-  2  InvalidRequest: bad id, definition, flag or argument
+  2  InvalidRequest: bad id, definition, flag or argument, or the id is masked
   3  NotFound: no such container, or it has no environment
   4  AlreadyExists: the id, or an explicitly requested MCS level, is taken
   5  RateLimit: the unit is changing state; try again
@@ -154,6 +154,10 @@ pub struct InstallArgs {
     /// Read geard's install body (a berth definition) from FILE (- for stdin).
     #[arg(long, value_name = "FILE", conflicts_with = "image")]
     pub from_json: Option<PathBuf>,
+    /// Replace a mask (ID.json linked to /dev/null) with this definition;
+    /// without it, installing a masked id is refused.
+    #[arg(long)]
+    pub unmask: bool,
 }
 
 /// `berth logs`.

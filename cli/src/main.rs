@@ -129,8 +129,10 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                     } else {
                         std::fs::read(f).map_err(|e| inv(format!("{}: {e}", f.display())))?
                     };
-                    let mut d =
-                        parse_request(&bytes).map_err(|e| inv(format!("{}: {e}", f.display())))?;
+                    let mut d = Definition::from_request_json(&bytes).map_err(|e| {
+                        JobError::invalid("The definition is not valid.")
+                            .detail(format!("{}: {e}", f.display()))
+                    })?;
                     d.started |= a.start;
                     d
                 }
@@ -161,6 +163,7 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
             Box::new(jobs::InstallContainerRequest {
                 id: a.id,
                 definition,
+                unmask: a.unmask,
             })
         }
         Command::Start(a) => Box::new(jobs::StartedContainerStateRequest { id: a.id }),
@@ -260,16 +263,6 @@ fn read_secret(file: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("stdin: {e}"))?,
     };
     Ok(buf)
-}
-
-/// geard's install body: the definition in request form.
-fn parse_request(bytes: &[u8]) -> Result<Definition, String> {
-    if bytes.len() > berth_jobs::definition::MAX_DEFINITION_BYTES {
-        return Err("the body is too large".into());
-    }
-    let d: Definition = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    d.validate_request().map_err(|e| e.to_string())?;
-    Ok(d)
 }
 
 fn generate_man(dir: &std::path::Path) -> anyhow::Result<()> {

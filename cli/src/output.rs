@@ -33,10 +33,14 @@ pub fn success(json: bool, reply: &Reply) -> ExitCode {
             serde_json::to_value(reply.success.kind).expect("kind"),
         );
         println!("{}", serde_json::to_string_pretty(&data).expect("json"));
-    } else if let Some(t) = &reply.success.table {
-        print!("{}", t.render());
-    } else if let Some(m) = &reply.success.message {
-        println!("{m}");
+    } else {
+        // A message heads the table when a job gives both (status).
+        if let Some(m) = &reply.success.message {
+            println!("{m}");
+        }
+        if let Some(t) = &reply.success.table {
+            print!("{}", t.render());
+        }
     }
     ExitCode::SUCCESS
 }

@@ -636,3 +636,457 @@ fn install_says_whether_anything_changed_and_env_whether_to_restart() {
         "names, never values: {v}"
     );
 }
+
+fn put(root: &Path, host_path: &str, body: &str) {
+    let p = root.join(host_path.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+fn mask(root: &Path, host_path: &str) {
+    let p = root.join(host_path.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("/dev/null", p).unwrap();
+}
+
+fn list_json(root: &Path) -> Vec<serde_json::Value> {
+    let out = ok(berth(root).args(["--json", "list"]).output().unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["Containers"].as_array().unwrap().clone()
+}
+
+/// Must not happen: a job on a masked id exits 0 and leaves anything but
+/// the mask. Every job that could change the id refuses, naming the mask;
+/// the mask stays a link to /dev/null and nothing is reserved; only
+/// `install --unmask` replaces it, on purpose.
+#[test]
+fn a_job_on_a_masked_id_refuses_and_leaves_the_mask() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    put(
+        root,
+        "/usr/lib/berth/containers/web.json",
+        r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"External":20080}]}"#,
+    );
+    mask(root, "/etc/berth/containers/web.json");
+    let body = root.join("body.json");
+    std::fs::write(&body, r#"{"Image":"localhost/nginx"}"#).unwrap();
+    let mask_path = def_path(root, "web");
+    let jobs: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["start".into(), "web".into()],
+        vec!["stop".into(), "web".into()],
+        vec!["restart".into(), "web".into()],
+        vec!["env".into(), "web".into(), "A=B".into()],
+        vec!["env".into(), "web".into(), "--reset".into()],
+        vec![
+            "link".into(),
+            "web".into(),
+            "127.0.0.1:81=10.0.0.1:80".into(),
+        ],
+        vec![
+            "install".into(),
+            "web".into(),
+            "--image".into(),
+            "localhost/x".into(),
+        ],
+        vec![
+            "install".into(),
+            "web".into(),
+            "--from-json".into(),
+            body.clone().into(),
+        ],
+        vec!["delete".into(), "web".into()],
+    ];
+    for args in &jobs {
+        let out = berth(root).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("masked") && err.contains("/etc/berth/containers/web.json"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_link(&mask_path).unwrap(),
+            Path::new("/dev/null"),
+            "{args:?} replaced the mask"
+        );
+        let etc: Vec<_> = std::fs::read_dir(mask_path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(etc, ["web.json"], "{args:?} left something beside the mask");
+        assert!(reserved_by(root, "ports", "web").is_empty(), "{args:?}");
+    }
+    let out = berth(root)
+        .args(["install", "web", "--image", "x"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--unmask"));
+
+    // Status and list show the mask and what it shadows.
+    let out = ok(berth(root).args(["status", "web"]).output().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("masked by /etc/berth/containers/web.json"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shadows /usr/lib/berth/containers/web.json"),
+        "{text}"
+    );
+    let rows = list_json(root);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["Masked"], true);
+    assert_eq!(rows[0]["Source"], "etc");
+
+    // --unmask replaces the mask on purpose.
+    ok(berth(root)
+        .args(["install", "web", "--unmask", "--image", "localhost/nginx"])
+        .output()
+        .unwrap());
+    assert!(std::fs::symlink_metadata(&mask_path)
+        .unwrap()
+        .file_type()
+        .is_file());
+    assert_eq!(stored(root, "web").unwrap().image, "localhost/nginx");
+}
+
+/// Must not happen: two definitions in force share an External because
+/// berth handed it out. A hand-written /etc file holds its port: the next
+/// automatic install skips it, an explicit request is refused naming the
+/// holder and its file; deleting the file by hand frees it, a new
+/// hand-written file claims its port, and a port held by berth's container
+/// is never taken from it.
+#[test]
+fn a_hand_written_definition_holds_its_port() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let range = |c: &mut Command| {
+        c.env("BERTH_PORT_RANGE", "20000-20001");
+    };
+    put(
+        root,
+        "/etc/berth/containers/hand.json",
+        r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"External":20000}]}"#,
+    );
+    let mut c = berth(root);
+    range(&mut c);
+    ok(c.args(["install", "auto", "--image", "x", "--port", "80"])
+        .output()
+        .unwrap());
+    assert_eq!(stored(root, "auto").unwrap().ports[0].external, 20001);
+    assert_eq!(reserved_by(root, "ports", "hand"), ["20000"]);
+
+    let out = berth(root)
+        .args(["install", "other", "--image", "x", "--port", "80:20000"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("reserved by container hand (/etc/berth/containers/hand.json)"),
+        "{err}"
+    );
+    assert!(stored(root, "other").is_none());
+
+    // A hand-written file deleted by hand frees its port at the next job.
+    std::fs::remove_file(def_path(root, "hand")).unwrap();
+    ok(berth(root)
+        .args(["install", "other", "--image", "x", "--port", "80:20000"])
+        .output()
+        .unwrap());
+    assert_eq!(reserved_by(root, "ports", "other"), ["20000"]);
+    assert!(reserved_by(root, "ports", "hand").is_empty());
+
+    // A new hand-written file (in /run) claims a free port it uses, and
+    // takes nothing from a container that holds one.
+    put(
+        root,
+        "/run/berth/containers/late.json",
+        r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"External":20500},{"Internal":81,"External":20001}]}"#,
+    );
+    let mut c = berth(root);
+    range(&mut c);
+    let out = ok(c.args(["stop", "auto"]).output().unwrap());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("late"),
+        "the shared port is reported"
+    );
+    assert_eq!(reserved_by(root, "ports", "late"), ["20500"]);
+    assert_eq!(reserved_by(root, "ports", "auto"), ["20001"]);
+    let rows = list_json(root);
+    let late = rows.iter().find(|r| r["Id"] == "late").unwrap();
+    assert_eq!(late["Source"], "run");
+}
+
+/// Must not happen: two definitions in force share an McsLevel because
+/// berth handed it out. A vendor /usr/lib definition with s0:c0,c1 (the
+/// first pair the allocator would hand out) holds it.
+#[test]
+fn a_vendor_definition_holds_its_mcs_level() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    put(
+        root,
+        "/usr/lib/berth/containers/vend.json",
+        r#"{"Image":"localhost/nginx","McsLevel":"s0:c0,c1"}"#,
+    );
+    let out = berth(root)
+        .args(["install", "copy", "--from-json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut ch| {
+            use std::io::Write;
+            ch.stdin
+                .take()
+                .unwrap()
+                .write_all(br#"{"Image":"localhost/nginx","McsLevel":"s0:c0,c1"}"#)?;
+            ch.wait_with_output()
+        })
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("container vend (/usr/lib/berth/containers/vend.json)"),
+        "{err}"
+    );
+    assert_eq!(reserved_by(root, "mcs", "vend"), ["c0,c1"]);
+    if !can_useradd() {
+        eprintln!("isolated install skipped: needs root and useradd");
+        return;
+    }
+    ok(berth(root)
+        .args(["install", "iso", "--image", "x", "--isolate"])
+        .output()
+        .unwrap());
+    let level = stored(root, "iso").unwrap().mcs_level.unwrap();
+    assert_ne!(level, "s0:c0,c1");
+    ok(berth(root).args(["delete", "iso"]).output().unwrap());
+}
+
+/// A JSON array is not an install body, and errors keep the field path
+/// and the "did you mean" (the one parser of berth-definition).
+#[test]
+fn from_json_uses_the_definition_parser() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let body = root.join("body.json");
+    for (json, want) in [
+        (r#"["localhost/nginx"]"#, "JSON object"),
+        (
+            r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"Externall":1}]}"#,
+            "did you mean `External`",
+        ),
+        (
+            r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"External":70000}]}"#,
+            "Ports[0].External",
+        ),
+    ] {
+        std::fs::write(&body, json).unwrap();
+        let out = berth(root)
+            .args(["install", "q", "--from-json"])
+            .arg(&body)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{json}: {err}");
+        assert!(err.contains(want), "{json}: {err}");
+    }
+    assert!(stored(root, "q").is_none());
+}
+
+/// Ports are printed host->container everywhere (as podman does), and no
+/// reply of the CLI names docker.
+#[test]
+fn ports_read_host_to_container() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let out = ok(berth(root)
+        .args(["install", "web", "--image", "x", "--port", "80:8080"])
+        .output()
+        .unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ports 8080->80"), "{text}");
+    let out = ok(berth(root).args(["list"]).output().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("8080->80"), "{text}");
+    let out = berth(root).args(["--help"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout)
+        .to_lowercase()
+        .contains("docker"));
+}
+
+/// Which ids a generator run made units for, masked and rejected, from
+/// its units and its log.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Seen {
+    valid: Vec<String>,
+    masked: Vec<String>,
+    invalid: Vec<String>,
+}
+
+fn stem_of(path: &str) -> String {
+    let name = Path::new(path).file_name().unwrap();
+    berth_jobs::definition::search::definition_stem(name).unwrap()
+}
+
+/// The generator over `root` (BERTH_GENERATOR_ROOT's meaning): through
+/// the library, and through the binary when the workspace built it next
+/// to `berth` (its dry-run output must be the same bytes).
+fn generator_sees(root: &Path) -> Seen {
+    use berth_generator::log::{Level, Logger};
+    use berth_generator::output::PrintSink;
+    use berth_generator::render::InstallPaths;
+    use berth_jobs::definition::SearchPath;
+    let log_file = tempfile::NamedTempFile::new().unwrap();
+    let mut log = Logger::to_kmsg_file(log_file.reopen().unwrap(), Level::Debug);
+    let mut units = Vec::new();
+    berth_generator::generate(
+        &SearchPath::new(root, None),
+        &InstallPaths::built_in(),
+        &mut PrintSink::new(&mut units),
+        &mut log,
+    );
+    let bin = Path::new(env!("CARGO_BIN_EXE_berth"))
+        .parent()
+        .unwrap()
+        .join("berth-generator");
+    if bin.exists() {
+        let out = Command::new(&bin)
+            .arg("--dry-run")
+            .env_clear()
+            .env("BERTH_GENERATOR_ROOT", root)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&units),
+            "berth-generator --dry-run and the library disagree"
+        );
+    }
+    let mut seen = Seen::default();
+    for line in String::from_utf8(units).unwrap().lines() {
+        if let Some(u) = line.strip_prefix("---berth-") {
+            if let Some(id) = u.strip_suffix(".service---").filter(|id| !id.contains('@')) {
+                if !line.contains('/') {
+                    seen.valid.push(id.to_owned());
+                }
+            }
+        }
+    }
+    let log = std::fs::read_to_string(log_file.path()).unwrap();
+    for line in log.lines() {
+        let msg = line.split_once("]: ").map(|(_, m)| m).unwrap_or(line);
+        if let Some(rest) = msg.strip_prefix("rejected ") {
+            let path = rest.split(": ").next().unwrap();
+            seen.invalid.push(stem_of(path));
+        } else if let Some((path, _)) = msg.split_once(" is masked;") {
+            seen.masked.push(stem_of(path));
+        }
+    }
+    for v in [&mut seen.valid, &mut seen.masked, &mut seen.invalid] {
+        v.sort();
+        v.dedup();
+    }
+    seen
+}
+
+fn list_sees(root: &Path) -> Seen {
+    let mut seen = Seen::default();
+    for row in list_json(root) {
+        let id = row["Id"].as_str().unwrap().to_owned();
+        if row["Masked"] == true {
+            seen.masked.push(id);
+        } else if row.get("Error").is_some() {
+            seen.invalid.push(id);
+        } else {
+            seen.valid.push(id);
+        }
+    }
+    seen
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let t = e.file_type().unwrap();
+        if t.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if t.is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Must not happen: the generator and `berth list` disagree about which
+/// ids exist. The same trees go to both — every generator fixture tree
+/// under tests/generator/, and one with a mask over a vendor file, a
+/// dangling link, an id ending in `.json`, a hidden file and a bad name —
+/// and both see the same ids made into units, masked and rejected.
+#[test]
+fn the_generator_and_list_agree_on_every_tree() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/generator");
+    let mut trees: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    trees.sort();
+    assert!(trees.len() >= 10, "fixture trees went missing");
+    let extra = tempfile::tempdir().unwrap();
+    let x = extra.path();
+    let def = r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"External":20080}]}"#;
+    put(x, "/usr/lib/berth/containers/web.json", def);
+    mask(x, "/etc/berth/containers/web.json");
+    put(
+        x,
+        "/run/berth/containers/a.json.json",
+        r#"{"Image":"localhost/a"}"#,
+    );
+    put(
+        x,
+        "/etc/berth/containers/.hidden.json",
+        r#"{"Image":"localhost/a"}"#,
+    );
+    put(
+        x,
+        "/etc/berth/containers/Bad Name.json",
+        r#"{"Image":"localhost/a"}"#,
+    );
+    put(x, "/etc/berth/containers/empty.json", "");
+    std::os::unix::fs::symlink("/nowhere", x.join("etc/berth/containers/gone.json")).unwrap();
+    trees.push(x.to_owned());
+    let mut total = Seen::default();
+    for tree in trees {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for top in ["etc", "run", "usr"] {
+            if tree.join(top).is_dir() {
+                copy_dir(&tree.join(top), &root.join(top));
+            }
+        }
+        let generator = generator_sees(root);
+        let list = list_sees(root);
+        assert_eq!(generator, list, "{}", tree.display());
+        total.valid.extend(list.valid.iter().cloned());
+        total.masked.extend(list.masked.iter().cloned());
+        total.invalid.extend(list.invalid.iter().cloned());
+        if tree == x {
+            assert_eq!(list.valid, ["a.json"]);
+            assert_eq!(list.masked, ["web"]);
+            assert_eq!(list.invalid, ["Bad Name", "empty", "gone"]);
+        }
+    }
+    // The fixture trees do hold units, masks and rejections.
+    assert!(total.valid.len() >= 10, "{total:?}");
+    assert!(
+        total.masked.len() >= 2 && total.invalid.len() >= 8,
+        "{total:?}"
+    );
+}

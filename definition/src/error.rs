@@ -64,6 +64,15 @@ pub enum DefinitionError {
         /// What is wrong with the id.
         source: IdError,
     },
+    /// The id is masked: its file in force resolves to a character device
+    /// (a symlink to `/dev/null`), as systemd masks units. There is no
+    /// definition, and nothing may be written over the mask except on
+    /// purpose.
+    #[error("{path} is masked (a link to /dev/null)")]
+    Masked {
+        /// The mask, as the host sees it.
+        path: PathBuf,
+    },
     /// The JSON is malformed or a field breaks a rule.
     #[error("{path}: {source}")]
     Field {
@@ -80,6 +89,7 @@ impl DefinitionError {
         match self {
             DefinitionError::Io { path, .. }
             | DefinitionError::Id { path, .. }
+            | DefinitionError::Masked { path }
             | DefinitionError::Field { path, .. } => path,
         }
     }

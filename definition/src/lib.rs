@@ -371,12 +371,33 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl Definition {
-    /// Parses and validates a definition from JSON bytes.
+    /// Parses and validates a stored definition (what the generator
+    /// renders) from JSON bytes.
     ///
     /// Errors: [`FieldError`] naming the JSON path of the first broken rule
-    /// (malformed JSON, unknown field, wrong type, or a rule of
-    /// [`Definition::validate`]).
+    /// (not an object, malformed JSON, unknown field with "did you mean",
+    /// wrong type, or a rule of [`Definition::validate`]).
     pub fn from_json(bytes: &[u8]) -> Result<Definition, FieldError> {
+        let def = Definition::parse(bytes)?;
+        def.validate()?;
+        Ok(def)
+    }
+
+    /// Parses and validates an install request body (geard's
+    /// `InstallContainerRequest`, `berth install --from-json`, an API
+    /// `PUT`): the same grammar as a stored definition, but `External: 0`
+    /// and a missing `Backend` ask for allocation
+    /// ([`Definition::validate_request`]). Every client goes through this
+    /// one parser, so a request is rejected exactly as a stored file is.
+    ///
+    /// Errors: as [`Definition::from_json`].
+    pub fn from_request_json(bytes: &[u8]) -> Result<Definition, FieldError> {
+        let def = Definition::parse(bytes)?;
+        def.validate_request()?;
+        Ok(def)
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Definition, FieldError> {
         if bytes.len() > MAX_DEFINITION_BYTES {
             return Err(FieldError::new(
                 ".",
@@ -387,9 +408,7 @@ impl Definition {
                 ),
             ));
         }
-        let def = serde_helpers::from_json(bytes)?;
-        def.validate()?;
-        Ok(def)
+        serde_helpers::from_json(bytes)
     }
 
     /// The definition as stored: pretty JSON with defaults left out, ending

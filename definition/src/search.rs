@@ -215,6 +215,19 @@ fn resolves_to_device(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Where the definition file `path` (as the host sees it) comes from:
+/// `etc`, `run` or `usr` for the directories of [`DEFAULT_SEARCH_PATH`],
+/// else its directory.
+pub fn origin(path: &Path) -> String {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    match DEFAULT_SEARCH_PATH.iter().position(|d| Path::new(d) == dir) {
+        Some(0) => "etc".into(),
+        Some(1) => "run".into(),
+        Some(_) => "usr".into(),
+        None => dir.display().to_string(),
+    }
+}
+
 /// Absolute and lexically normalized (no `.`, `..` or doubled `/`); a
 /// relative directory is taken from the current directory.
 pub fn normalize(p: &Path) -> PathBuf {
@@ -251,10 +264,23 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Reads and validates the file (naming the host path in errors). Do
-    /// not call on a mask.
+    /// Reads and validates the file (naming the host path in errors).
+    ///
+    /// Errors: [`DefinitionError::Masked`] for a mask (never read), else
+    /// as [`crate::load_file`].
     pub fn load(&self) -> Result<LoadedDefinition, DefinitionError> {
+        if self.masked {
+            return Err(DefinitionError::Masked {
+                path: self.path.clone(),
+            });
+        }
         load_file_as(&self.path, &self.read_from)
+    }
+
+    /// Where the file comes from, for humans: `etc`, `run` or `usr` for
+    /// the directories of [`DEFAULT_SEARCH_PATH`], else its directory.
+    pub fn origin(&self) -> String {
+        origin(&self.path)
     }
 }
 
@@ -327,6 +353,8 @@ mod tests {
         let db = sp.find("db").unwrap().unwrap();
         assert!(!db.masked);
         assert_eq!(db.dir_index, 2);
+        assert_eq!((web.origin(), db.origin()), ("etc".into(), "usr".into()));
+        assert!(matches!(web.load(), Err(DefinitionError::Masked { .. })));
         // A dangling link is found (and fails to load), never skipped.
         let gone = sp.find("gone").unwrap().unwrap();
         assert!(!gone.masked);

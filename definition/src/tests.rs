@@ -573,3 +573,25 @@ fn simple_is_accepted_and_warned_about() {
     let plain = Definition::from_json(br#"{"Image":"busybox","Isolate":true}"#).unwrap();
     assert!(plain.warnings().is_empty());
 }
+
+#[test]
+fn request_bodies_go_through_the_one_parser() {
+    let req = |j: &str| Definition::from_request_json(j.as_bytes());
+    // `External: 0` asks for allocation in a request, never in a stored file.
+    let body = r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"External":0}]}"#;
+    assert_eq!(req(body).unwrap().ports[0].external, 0);
+    assert!(parse(body).is_err());
+    // A JSON array is not read positionally.
+    let e = req(r#"["localhost/nginx", true]"#).unwrap_err();
+    assert_eq!(e.field, ".", "{e}");
+    assert!(e.rule.contains("JSON object"), "{e}");
+    // Errors keep the field path and the "did you mean".
+    let e =
+        req(r#"{"Image":"localhost/nginx","Ports":[{"Internal":80,"Externall":1}]}"#).unwrap_err();
+    assert!(e.field.starts_with("Ports[0]"), "{e}");
+    assert!(e.rule.contains("did you mean `External`"), "{e}");
+    let e = req(r#"{"Image":"localhost/nginx","Ports":[{"Internal":0}]}"#).unwrap_err();
+    assert_eq!(e.field, "Ports[0].Internal", "{e}");
+    let big = format!(r#"{{"Image":"{}"}}"#, "a".repeat(MAX_DEFINITION_BYTES));
+    assert!(req(&big).unwrap_err().rule.contains("at most"));
+}

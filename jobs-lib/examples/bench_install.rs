@@ -47,6 +47,7 @@ fn main() {
                 }],
                 ..Definition::default()
             },
+            unmask: false,
         };
         let t = Instant::now();
         dispatch(&ctx, &job, None, Response::new(std::io::sink(), false)).expect("install");

@@ -74,8 +74,8 @@ named! {
     ERR_ENVIRONMENT_NOT_FOUND = NotFound, "Unable to find the requested environment.";
     /// geard `ErrEnvironmentUpdateFailed`.
     ERR_ENVIRONMENT_UPDATE_FAILED = Error, "Unable to update the specified environment.";
-    /// geard `ErrListImagesFailed` (geard said "docker images"; the engine is podman now).
-    ERR_LIST_IMAGES_FAILED = Error, "Unable to list docker images.";
+    /// geard `ErrListImagesFailed` (geard named its engine; berth's is podman).
+    ERR_LIST_IMAGES_FAILED = Error, "Unable to list podman images.";
     /// geard `ErrListContainersFailed`.
     ERR_LIST_CONTAINERS_FAILED = Error, "Unable to list the installed containers.";
     /// geard `ErrStartRequestThrottled`.
@@ -90,6 +90,9 @@ named! {
     ERR_DELETE_CONTAINER_FAILED = Error, "Unable to delete the container.";
     /// geard `ErrContentTypeDoesNotMatch`.
     ERR_CONTENT_TYPE_DOES_NOT_MATCH = NotAcceptable, "The content type you requested is not available for this action.";
+    /// berth: the id is masked (its file in force links to `/dev/null`),
+    /// so no job changes it; the detail names the mask.
+    ERR_CONTAINER_MASKED = InvalidRequest, "The container is masked.";
     /// geard `ErrRanToCompletion`.
     ERR_RAN_TO_COMPLETION = Error, "This job has run to completion.";
 }

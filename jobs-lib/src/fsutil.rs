@@ -135,6 +135,92 @@ pub fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// What a directory entry was, to put it back exactly: read by `lstat`
+/// and `readlink`, never through a link (a mask `-> /dev/null` comes back
+/// as that link, not as an empty file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Nothing was there.
+    Absent,
+    /// A regular file with these bytes and permission bits.
+    File {
+        /// Its content.
+        bytes: Vec<u8>,
+        /// Its mode (permission bits).
+        mode: u32,
+    },
+    /// A symbolic link with this target.
+    Symlink(PathBuf),
+}
+
+impl Entry {
+    /// Records what `path` is.
+    ///
+    /// Errors: I/O, or an entry that is neither a file nor a symlink.
+    pub fn capture(path: &Path) -> io::Result<Entry> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Entry::Absent),
+            Err(e) => return Err(e),
+        };
+        let t = meta.file_type();
+        if t.is_symlink() {
+            return Ok(Entry::Symlink(fs::read_link(path)?));
+        }
+        if !t.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is neither a file nor a symlink", path.display()),
+            ));
+        }
+        let mut f = OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)?;
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut f, &mut bytes)?;
+        Ok(Entry::File {
+            bytes,
+            mode: meta.permissions().mode() & 0o7777,
+        })
+    }
+
+    /// Whether nothing was there.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Entry::Absent)
+    }
+
+    /// Puts `path` back to this, atomically (a link is made under the
+    /// temp name and renamed over, as a file is written).
+    pub fn restore(&self, path: &Path) -> io::Result<()> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+        match self {
+            Entry::Absent => {
+                if remove_if_exists(path)? {
+                    sync_dir(dir)?;
+                }
+                Ok(())
+            }
+            // Written under its own mode from the first byte: a 0600
+            // definition is never readable under a wider one.
+            Entry::File { bytes, mode } => write_atomic_mode(path, bytes, None, "", *mode),
+            Entry::Symlink(target) => {
+                let tmp = temp_path(path);
+                let _ = fs::remove_file(&tmp);
+                std::os::unix::fs::symlink(target, &tmp)?;
+                if let Err(e) = fs::rename(&tmp, path) {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                sync_dir(dir)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +256,39 @@ mod tests {
             fs::metadata(&s).unwrap().permissions().mode() & 0o777,
             0o700
         );
+    }
+
+    #[test]
+    fn entries_come_back_exactly_and_links_are_never_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("web.json");
+        std::os::unix::fs::symlink("/dev/null", &p).unwrap();
+        let mask = Entry::capture(&p).unwrap();
+        assert_eq!(mask, Entry::Symlink("/dev/null".into()));
+        write_atomic(&p, b"{}", None, "x").unwrap();
+        mask.restore(&p).unwrap();
+        assert_eq!(fs::read_link(&p).unwrap(), Path::new("/dev/null"));
+
+        fs::remove_file(&p).unwrap();
+        fs::write(&p, b"old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        let file = Entry::capture(&p).unwrap();
+        write_atomic(&p, b"new", None, "x").unwrap();
+        file.restore(&p).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+
+        fs::remove_file(&p).unwrap();
+        let none = Entry::capture(&p).unwrap();
+        assert!(none.is_absent());
+        fs::write(&p, b"x").unwrap();
+        none.restore(&p).unwrap();
+        assert!(fs::symlink_metadata(&p).is_err());
+        assert!(!temp_path(&p).exists());
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod digest;
 pub mod error;
 pub mod fsutil;
 pub mod host;
+pub mod in_force;
 pub mod jobs;
 pub mod journal;
 pub mod links;

@@ -124,6 +124,16 @@ impl PortTable {
         }
     }
 
+    /// Records that `owner`'s definition in force uses `port`, without
+    /// probing (its own container may listen on it). Returns the other
+    /// owner when the port is held already.
+    pub fn claim(&self, port: u16, owner: &str) -> io::Result<Option<String>> {
+        Ok(match self.table.reserve(&port.to_string(), owner)? {
+            Reserved::New | Reserved::AlreadyOwned => None,
+            Reserved::TakenBy(o) => Some(o),
+        })
+    }
+
     /// Allocates a free port of the range for `owner`, starting after the
     /// last allocation and wrapping around once.
     ///

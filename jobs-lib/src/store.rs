@@ -13,12 +13,12 @@
 
 use crate::context::Context;
 use crate::definition::{validate_id, Candidate, Definition, DefinitionError, LoadedDefinition};
-use crate::error::{FailureKind, JobError};
+use crate::error::{FailureKind, JobError, ERR_CONTAINER_MASKED};
 use crate::fsutil;
 use crate::mcs::McsCategories;
 use std::fs;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The store of one context.
 pub struct Store<'a> {
@@ -30,9 +30,13 @@ pub struct Store<'a> {
 pub struct Listed {
     /// The id.
     pub id: String,
-    /// The file in force.
+    /// The file in force, as the host sees it.
     pub path: PathBuf,
-    /// The definition, or why it cannot be used.
+    /// Where it comes from: `etc`, `run`, `usr` or its directory
+    /// ([`Candidate::origin`]).
+    pub origin: String,
+    /// The definition, or why it cannot be used
+    /// ([`DefinitionError::Masked`] for a mask).
     pub definition: Result<Definition, DefinitionError>,
     /// Files for the same id later on the search path, not in force.
     pub shadowed: Vec<PathBuf>,
@@ -70,6 +74,22 @@ impl PendingKind {
     }
 }
 
+/// The refusal of a job on a masked id, naming the mask (and, for
+/// install, the flag that replaces it on purpose).
+pub fn masked_error(id: &str, mask: &Path, install: bool) -> JobError {
+    let how = if install {
+        "; install with --unmask to replace the mask"
+    } else {
+        "; remove the link (or install with --unmask) to unmask it"
+    };
+    ERR_CONTAINER_MASKED
+        .detail(format!(
+            "(id {id}: {} links to /dev/null{how})",
+            mask.display()
+        ))
+        .with_data(serde_json::json!({"Id": id, "Mask": mask}))
+}
+
 /// An I/O failure of the store as a job error.
 pub fn io_error(what: impl std::fmt::Display, e: io::Error) -> JobError {
     JobError::new(FailureKind::Error, "The berth store could not be updated.")
@@ -91,20 +111,19 @@ impl<'a> Store<'a> {
 
     /// The definition in force for `id`, `None` when there is none.
     ///
-    /// Errors: the file exists but is unreadable or invalid.
+    /// Errors: the id is masked ([`DefinitionError::Masked`]), or the file
+    /// exists but is unreadable or invalid.
     pub fn load(&self, id: &str) -> Result<Option<LoadedDefinition>, DefinitionError> {
-        match self.find(id) {
-            Some(c) if c.masked => Ok(None),
-            Some(c) => c.load().map(Some),
-            None => Ok(None),
-        }
+        self.find(id).map(|c| c.load()).transpose()
     }
 
-    /// The definition for `id` or geard's `ErrContainerNotFound`.
+    /// The definition for `id`, or geard's `ErrContainerNotFound`, or the
+    /// refusal naming the mask of a masked id.
     pub fn require(&self, id: &str) -> Result<LoadedDefinition, JobError> {
         match self.load(id) {
             Ok(Some(d)) => Ok(d),
             Ok(None) => Err(crate::error::ERR_CONTAINER_NOT_FOUND.detail(format!("(id {id})"))),
+            Err(DefinitionError::Masked { path }) => Err(masked_error(id, &path, false)),
             Err(e) => Err(JobError::new(
                 FailureKind::Error,
                 "The stored definition cannot be used.",
@@ -131,7 +150,23 @@ impl<'a> Store<'a> {
         .map_err(|e| io_error(path.display(), e))
     }
 
-    /// Writes raw bytes back (rollback of a definition to what it was).
+    /// What `<definitions dir>/<id>.json` is now (file, symlink — a mask
+    /// included — or nothing), by `lstat`/`readlink`, to put back with
+    /// [`Store::restore`] when a job rolls back.
+    pub fn snapshot(&self, id: &str) -> Result<fsutil::Entry, JobError> {
+        let path = self.ctx.paths.definition_file(id);
+        fsutil::Entry::capture(&path).map_err(|e| io_error(path.display(), e))
+    }
+
+    /// Puts `<definitions dir>/<id>.json` back exactly as
+    /// [`Store::snapshot`] found it.
+    pub fn restore(&self, id: &str, was: &fsutil::Entry) -> Result<(), JobError> {
+        let path = self.ctx.paths.definition_file(id);
+        was.restore(&path).map_err(|e| io_error(path.display(), e))
+    }
+
+    /// Writes a definition's raw bytes (root-only), as a recovery found
+    /// them in an intent file.
     pub fn write_raw(&self, id: &str, bytes: &[u8]) -> Result<(), JobError> {
         let path = self.ctx.paths.definition_file(id);
         fsutil::write_atomic_private(&path, bytes, None, "")
@@ -149,8 +184,8 @@ impl<'a> Store<'a> {
         Ok(existed)
     }
 
-    /// Every id on the search path, sorted, first file wins (the listing
-    /// the generator makes).
+    /// Every id on the search path, sorted, first file wins, masks and
+    /// invalid files included (the listing the generator makes).
     pub fn list(&self) -> io::Result<Vec<Listed>> {
         let (candidates, errors) = self.ctx.paths.search_path().discover();
         if let Some(e) = errors.into_iter().next() {
@@ -161,14 +196,27 @@ impl<'a> Store<'a> {
         }
         Ok(candidates
             .into_iter()
-            .filter(|c| !c.masked)
             .map(|c| Listed {
                 id: c.stem.clone(),
-                path: c.read_from.clone(),
+                origin: c.origin(),
                 definition: c.load().map(|l| l.definition),
-                shadowed: c.shadowed.clone(),
+                path: c.path,
+                shadowed: c.shadowed,
             })
             .collect())
+    }
+
+    /// The ids with a pending mark, sorted.
+    pub fn pending_ids(&self) -> io::Result<std::collections::BTreeSet<String>> {
+        match fs::read_dir(self.ctx.paths.pending_dir()) {
+            Ok(rd) => Ok(rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| validate_id(n).is_ok())
+                .collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Marks a mutating job on `id` as in progress.
@@ -201,24 +249,16 @@ impl<'a> Store<'a> {
     /// left for later too, since its old container may still use what
     /// settling would release. Returns the ids settled.
     pub fn reclaim_pending(&self) -> Vec<String> {
-        let dir = self.ctx.paths.pending_dir();
-        let rd = match fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Vec::new(),
+        let ids = match self.pending_ids() {
+            Ok(ids) => ids,
             Err(e) => {
                 self.ctx.info(&format!(
                     "warning: {}: {e}; not recovering now",
-                    dir.display()
+                    self.ctx.paths.pending_dir().display()
                 ));
                 return Vec::new();
             }
         };
-        let mut ids: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| validate_id(n).is_ok())
-            .collect();
-        ids.sort();
         let mut settled = Vec::new();
         for id in ids {
             if let Some(u) = self.changing_unit(&id) {
@@ -227,7 +267,9 @@ impl<'a> Store<'a> {
                 ));
                 continue;
             }
-            let kind = PendingKind::from_bytes(&fs::read(dir.join(&id)).unwrap_or_default());
+            let kind = PendingKind::from_bytes(
+                &fs::read(self.ctx.paths.pending_dir().join(&id)).unwrap_or_default(),
+            );
             if kind != PendingKind::Retire {
                 self.ctx.info(&format!(
                     "recovering container {id}: a job on it did not finish"
@@ -303,6 +345,8 @@ impl<'a> Store<'a> {
     pub fn settle(&self, id: &str) -> Result<(), JobError> {
         let loaded = match self.load(id) {
             Ok(l) => l.map(|l| l.definition),
+            // A mask holds nothing (the generator writes no units for it).
+            Err(DefinitionError::Masked { .. }) => None,
             Err(e) => {
                 self.ctx.info(&format!("keeping everything {id} owns: {e}"));
                 return self.clear_pending(id);

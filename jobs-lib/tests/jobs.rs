@@ -26,6 +26,8 @@ struct Script {
     sequence: std::collections::VecDeque<String>,
     /// The state dir, for `sequence`'s record of reservations.
     state_dir: Option<std::path::PathBuf>,
+    /// `unit -> (ActiveState, SubState)`, before everything above.
+    states: std::collections::HashMap<String, (String, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -66,6 +68,11 @@ impl Systemd for FakeSystemd {
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError> {
         let mut s = self.0.borrow_mut();
         let mut st = UnitState::unknown(unit);
+        if let Some((a, sub)) = s.states.get(unit) {
+            st.active_state = a.clone();
+            st.sub_state = sub.clone();
+            return Ok(st);
+        }
         if let Some(next) = s.sequence.pop_front() {
             let ports = s
                 .state_dir
@@ -312,6 +319,7 @@ fn install(id: &str, ports: &[(u16, u16)]) -> jobs::InstallContainerRequest {
                 .collect(),
             ..Definition::default()
         },
+        unmask: false,
     }
 }
 
@@ -1262,4 +1270,144 @@ fn install_warns_that_simple_is_ignored() {
     assert!(stored(&ctx, "legacy").unwrap().simple);
     let plain = run(&ctx, &install("plain", &[])).unwrap();
     assert!(plain.success.warnings.is_empty());
+}
+
+fn put(ctx: &Context, host_path: &str, body: &str) {
+    let p = ctx.paths.search_path().real(Path::new(host_path));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+/// Rollback restores exactly what was there: a mask comes back as the
+/// link to /dev/null (never a 0-byte file), a hand-made link as that
+/// link, a hand-written file with its bytes and mode.
+#[test]
+fn rollback_restores_masks_links_and_files_exactly() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_d, ctx, fake) = setup();
+    put(
+        &ctx,
+        "/usr/lib/berth/containers/web.json",
+        r#"{"Image":"localhost/nginx"}"#,
+    );
+    let file = ctx.paths.definition_file("web");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("/dev/null", &file).unwrap();
+    // Refused without --unmask, whatever happens next.
+    let e = run(&ctx, &install("web", &[(80, 0)])).unwrap_err();
+    assert!(e.is(error::ERR_CONTAINER_MASKED), "{e}");
+    fake.0.borrow_mut().fail_reload = true;
+    let mut req = install("web", &[(80, 0)]);
+    req.unmask = true;
+    run(&ctx, &req).unwrap_err();
+    assert_eq!(std::fs::read_link(&file).unwrap(), Path::new("/dev/null"));
+    assert!(
+        ctx.ports().all().unwrap().is_empty(),
+        "released on rollback"
+    );
+
+    std::fs::remove_file(&file).unwrap();
+    let elsewhere = ctx.paths.root().join("web-def.json");
+    std::fs::write(&elsewhere, br#"{"Image":"localhost/own"}"#).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+    run(&ctx, &install("web", &[(80, 0)])).unwrap_err();
+    assert_eq!(std::fs::read_link(&file).unwrap(), elsewhere);
+    assert_eq!(
+        std::fs::read(&elsewhere).unwrap(),
+        br#"{"Image":"localhost/own"}"#,
+        "never written through the link"
+    );
+
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(&file, b"{\"Image\": \"localhost/hand\"}\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run(&ctx, &install("web", &[(80, 0)])).unwrap_err();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        b"{\"Image\": \"localhost/hand\"}\n"
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+/// A vendor definition's McsLevel is claimed by the first mutating job, so
+/// the allocator never hands it out; deleting the file frees it.
+#[test]
+fn definitions_in_force_hold_their_mcs_level() {
+    let (_d, ctx, _f) = setup();
+    put(
+        &ctx,
+        "/usr/lib/berth/containers/vend.json",
+        r#"{"Image":"localhost/nginx","McsLevel":"s0:c0,c1"}"#,
+    );
+    run(&ctx, &install("other", &[])).unwrap();
+    let first = berth_jobs::mcs::McsCategories::from_index(0);
+    assert_eq!(ctx.mcs().owner(first).unwrap().as_deref(), Some("vend"));
+    assert_ne!(ctx.mcs().allocate("probe").unwrap(), first);
+    let mut req = install("copy", &[]);
+    req.definition.mcs_level = Some("s0:c0,c1".into());
+    let e = run(&ctx, &req).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("vend (/usr/lib/berth/containers/vend.json)"),
+        "{e}"
+    );
+    std::fs::remove_file(
+        ctx.paths
+            .search_path()
+            .real(Path::new("/usr/lib/berth/containers/vend.json")),
+    )
+    .unwrap();
+    run(&ctx, &req).unwrap();
+    assert_eq!(ctx.mcs().owner(first).unwrap().as_deref(), Some("copy"));
+}
+
+/// `list` answers with the socket's state for a socket-activated
+/// container (listening, not the idle service's `inactive dead`), shows
+/// where each file comes from and what it shadows, and an invalid file
+/// with its reason on one line.
+#[test]
+fn list_shows_sockets_sources_and_reasons() {
+    let (_d, ctx, fake) = setup();
+    let mut req = install("sock", &[(80, 0)]);
+    req.definition.socket_activation = true;
+    run(&ctx, &req).unwrap();
+    put(
+        &ctx,
+        "/usr/lib/berth/containers/sock.json",
+        r#"{"Image":"localhost/vendor"}"#,
+    );
+    put(
+        &ctx,
+        "/run/berth/containers/bad.json",
+        r#"{"Image":"x","Ports":[{"Internal":1}]}"#,
+    );
+    {
+        let mut s = fake.0.borrow_mut();
+        s.states.insert(
+            "berth-sock.socket".into(),
+            ("active".into(), "listening".into()),
+        );
+        s.states.insert(
+            "berth-sock.service".into(),
+            ("inactive".into(), "dead".into()),
+        );
+    }
+    let reply = run(&ctx, &jobs::ListContainersRequest).unwrap();
+    let table = reply.success.table.unwrap().render();
+    let sock = table.lines().find(|l| l.starts_with("sock")).unwrap();
+    assert!(sock.contains("etc (shadows usr)"), "{table}");
+    assert!(
+        sock.contains("active") && sock.contains("listening"),
+        "{table}"
+    );
+    let bad = table.lines().find(|l| l.starts_with("bad")).unwrap();
+    assert!(
+        bad.contains("run")
+            && bad.contains("(invalid: /run/berth/containers/bad.json: field Ports[0].External"),
+        "{table}"
+    );
+    let rows = &reply.success.data["Containers"];
+    assert_eq!(rows[1]["Unit"], "berth-sock.socket");
+    assert_eq!(rows[1]["Path"], "/etc/berth/containers/sock.json");
 }

@@ -44,6 +44,9 @@ impl Job for DeleteContainerRequest {
         let Some(found) = store.find(id) else {
             return Err(ERR_CONTAINER_NOT_FOUND.detail(format!("(id {id})")));
         };
+        if found.masked {
+            return Err(crate::store::masked_error(id, &found.path, false));
+        }
         let path = found.read_from;
         if path != ctx.paths.definition_file(id) {
             return Err(ERR_DELETE_CONTAINER_FAILED.detail(format!(

@@ -19,7 +19,7 @@ use crate::error::{
 use crate::mcs::McsCategories;
 use crate::ports::PortError;
 use crate::response::{JobResponse, Success};
-use crate::store::{io_error, PendingKind};
+use crate::store::{io_error, masked_error, PendingKind};
 use serde_json::json;
 
 /// Name of the pending success data holding the port mapping (geard's
@@ -34,6 +34,9 @@ pub struct InstallContainerRequest {
     pub id: String,
     /// The requested definition.
     pub definition: Definition,
+    /// Replace a mask on purpose (`berth install --unmask`); without it a
+    /// masked id is refused and the mask stays.
+    pub unmask: bool,
 }
 
 #[derive(Default)]
@@ -72,12 +75,23 @@ impl Job for InstallContainerRequest {
         let _lock = begin_mutation(ctx)?;
         ctx.crash_point("locked");
         let store = ctx.store();
-        // A definition in force that cannot be read is replaced; its
-        // reservations stay claimed until the new one is settled.
+        if let Some(mask) = store.find(&self.id).filter(|c| c.masked) {
+            if !self.unmask {
+                return Err(masked_error(&self.id, &mask.path, true));
+            }
+            ctx.info(&format!(
+                "replacing the mask {} of {} (--unmask)",
+                mask.path.display(),
+                self.id
+            ));
+        }
+        // A definition in force that cannot be read (or a mask, with
+        // --unmask) is replaced; its reservations stay claimed until the
+        // new one is settled.
         let old = store.load(&self.id).ok().flatten();
-        let def_file = ctx.paths.definition_file(&self.id);
-        let old_bytes = crate::fsutil::read_if_exists(&def_file)
-            .map_err(|e| io_error(def_file.display(), e))?;
+        // Exactly what the file was (regular, symlink or nothing) for
+        // the rollback; never read through a link.
+        let was = store.snapshot(&self.id)?;
         store.mark_pending(&self.id)?;
         let mut progress = Progress::default();
         match self.install(ctx, old.as_ref(), resp, &mut progress) {
@@ -92,7 +106,7 @@ impl Job for InstallContainerRequest {
                 // once the units stop changing state.
                 let settled = if progress.restarted {
                     store.mark_pending_as(&self.id, PendingKind::Retire)
-                } else if old.is_some() || old_bytes.is_some() {
+                } else if old.is_some() || !was.is_absent() {
                     store.settle(&self.id)
                 } else {
                     store.clear_pending(&self.id)
@@ -103,7 +117,7 @@ impl Job for InstallContainerRequest {
                 Ok(s)
             }
             Err(e) => {
-                if let Err(r) = self.rollback(ctx, old_bytes.as_deref(), &progress) {
+                if let Err(r) = self.rollback(ctx, &was, &progress) {
                     ctx.info(&format!(
                         "error: rolling back the install of {}: {r}",
                         self.id
@@ -113,6 +127,12 @@ impl Job for InstallContainerRequest {
             }
         }
     }
+}
+
+/// The file in force of `owner`, the holder of a reservation, for the
+/// message that refuses it.
+fn holder_file(ctx: &Context, owner: &str) -> Option<std::path::PathBuf> {
+    ctx.store().find(owner).map(|c| c.path)
 }
 
 impl InstallContainerRequest {
@@ -202,9 +222,10 @@ impl InstallContainerRequest {
         let mapping: Vec<String> = def
             .ports
             .iter()
+            // host->container, as podman and `berth list` print them.
             .map(|p| match p.backend {
-                Some(b) => format!("{}->{} (backend {b})", p.internal, p.external),
-                None => format!("{}->{}", p.internal, p.external),
+                Some(b) => format!("{}->{} (backend {b})", p.external, p.internal),
+                None => format!("{}->{}", p.external, p.internal),
             })
             .collect();
         let mut message = if changed {
@@ -273,7 +294,8 @@ impl InstallContainerRequest {
             }
             match table.owner(*port).map_err(|e| io_error("ports", e))? {
                 Some(o) if o != id => {
-                    conflicts.push(json!({"Field": field, "Port": port, "Owner": o}))
+                    let file = holder_file(ctx, &o);
+                    conflicts.push(json!({"Field": field, "Port": port, "Owner": o, "Path": file}))
                 }
                 _ => {}
             }
@@ -282,11 +304,15 @@ impl InstallContainerRequest {
             let detail: Vec<String> = conflicts
                 .iter()
                 .map(|c| {
-                    format!(
+                    let mut s = format!(
                         "host port {} is reserved by container {}",
                         c["Port"],
                         c["Owner"].as_str().unwrap_or("?")
-                    )
+                    );
+                    if let Some(p) = c["Path"].as_str() {
+                        s.push_str(&format!(" ({p})"));
+                    }
+                    s
                 })
                 .collect();
             return Err(ERR_CONTAINER_CREATE_FAILED_PORTS_RESERVED
@@ -357,11 +383,14 @@ impl InstallContainerRequest {
         if let Some(level) = &def.mcs_level {
             let c = McsCategories::parse_level(level).expect("validated");
             if let Err(owner) = table.reserve(c, id).map_err(io)? {
+                let file = holder_file(ctx, &owner)
+                    .map(|p| format!(" ({})", p.display()))
+                    .unwrap_or_default();
                 return Err(JobError::new(
                     FailureKind::AlreadyExists,
                     "The requested MCS level is in use.",
                 )
-                .detail(format!("{level} belongs to container {owner}")));
+                .detail(format!("{level} belongs to container {owner}{file}")));
             }
             return Ok(());
         }
@@ -428,17 +457,12 @@ impl InstallContainerRequest {
     fn rollback(
         &self,
         ctx: &Context,
-        old_bytes: Option<&[u8]>,
+        was: &crate::fsutil::Entry,
         progress: &Progress,
     ) -> Result<(), JobError> {
         let store = ctx.store();
         if progress.written {
-            match old_bytes {
-                Some(b) => store.write_raw(&self.id, b)?,
-                None => {
-                    store.remove(&self.id)?;
-                }
-            }
+            store.restore(&self.id, was)?;
         }
         if progress.reloaded {
             if let Err(e) = ctx.systemd.daemon_reload() {

@@ -81,9 +81,7 @@ impl Job for LinkContainersRequest {
                 .definition
                 .validate()
                 .map_err(|e| ERR_LINK_CONTAINERS_FAILED.detail(format!("{}: {e}", l.id)))?;
-            let before = crate::fsutil::read_if_exists(&ctx.paths.definition_file(&l.id))
-                .ok()
-                .flatten();
+            let before = store.snapshot(&l.id)?;
             updated.push((l.id.clone(), loaded.definition, before));
         }
         // All or none across a crash: the new definitions go into one
@@ -97,19 +95,18 @@ impl Job for LinkContainersRequest {
             .collect();
         write_intent(ctx, &intent)?;
         ctx.crash_point("link-intent");
-        let mut written: Vec<(&str, Option<Vec<u8>>)> = Vec::new();
+        let mut written: Vec<(&str, &crate::fsutil::Entry)> = Vec::new();
         for (id, def, before) in &updated {
             if let Err(e) = store.write(id, def) {
                 for (wid, b) in written {
-                    let _ = match b {
-                        Some(b) => store.write_raw(wid, &b),
-                        None => store.remove(wid).map(drop),
-                    };
+                    if let Err(r) = store.restore(wid, b) {
+                        ctx.info(&format!("error: rolling back the links of {wid}: {r}"));
+                    }
                 }
                 let _ = crate::fsutil::remove_if_exists(&intent_file(ctx));
                 return Err(ERR_LINK_CONTAINERS_FAILED.detail(e));
             }
-            written.push((id, before.clone()));
+            written.push((id, before));
             ctx.crash_point("link-written");
         }
         let _ = crate::fsutil::remove_if_exists(&intent_file(ctx));

@@ -1,16 +1,37 @@
-//! List containers (geard's `ListContainersRequest`): every definition on
-//! the search path with its service's state.
+//! List containers (geard's `ListContainersRequest`): every id on the
+//! search path — the ids the generator sees — with where its file comes
+//! from (`etc`, `run`, `usr`), the copies it shadows, masks, invalid files
+//! with their reason, and the state of the unit that answers: the socket of
+//! a socket-activated container (a listening socket is its normal state),
+//! else the service.
 
 use super::Job;
 use crate::context::Context;
+use crate::definition::search::origin;
+use crate::definition::{DefinitionError, SocketMode};
 use crate::error::{JobError, ERR_LIST_CONTAINERS_FAILED};
 use crate::response::{JobResponse, Success, Table};
-use crate::systemd::service_unit;
+use crate::store::Listed;
+use crate::systemd::{service_unit, socket_unit};
 use serde_json::json;
 
 /// List every installed container.
 #[derive(Debug, Clone, Default)]
 pub struct ListContainersRequest;
+
+/// `etc`, or `etc (shadows usr, run)`.
+pub(crate) fn source_label(l: &Listed) -> String {
+    if l.shadowed.is_empty() {
+        return l.origin.clone();
+    }
+    let shadowed: Vec<String> = l.shadowed.iter().map(|p| origin(p)).collect();
+    format!("{} (shadows {})", l.origin, shadowed.join(", "))
+}
+
+/// An error as one line (a reason for a table cell).
+pub(crate) fn one_line(e: &DefinitionError) -> String {
+    e.to_string().replace(['\n', '\r'], " ")
+}
 
 impl Job for ListContainersRequest {
     fn name(&self) -> &'static str {
@@ -21,16 +42,47 @@ impl Job for ListContainersRequest {
             .store()
             .list()
             .map_err(|e| ERR_LIST_CONTAINERS_FAILED.detail(e))?;
-        let mut table = Table::new(&["ID", "STARTED", "ACTIVE", "SUB", "PORTS", "IMAGE"]);
+        let mut table = Table::new(&["ID", "SOURCE", "STARTED", "ACTIVE", "SUB", "PORTS", "IMAGE"]);
         let mut rows = Vec::new();
-        for l in listed {
-            let state = ctx.systemd.unit_state(&service_unit(&l.id)).ok();
-            let (active, sub) = state
-                .as_ref()
-                .map(|s| (s.active_state.clone(), s.sub_state.clone()))
-                .unwrap_or_else(|| ("unknown".into(), "unknown".into()));
-            match &l.definition {
+        for l in &listed {
+            let source = source_label(l);
+            let common = json!({
+                "Id": l.id, "Path": l.path, "Source": l.origin, "Shadowed": l.shadowed,
+            });
+            let mut row = match &l.definition {
+                Err(DefinitionError::Masked { path }) => {
+                    table.row(vec![
+                        l.id.clone(),
+                        source,
+                        "-".into(),
+                        "masked".into(),
+                        "-".into(),
+                        String::new(),
+                        format!("(masked: {} -> /dev/null)", path.display()),
+                    ]);
+                    json!({"Masked": true})
+                }
+                Err(e) => {
+                    let unit = service_unit(&l.id);
+                    let (active, sub) = state(ctx, &unit);
+                    table.row(vec![
+                        l.id.clone(),
+                        source,
+                        "-".into(),
+                        active.clone(),
+                        sub.clone(),
+                        String::new(),
+                        format!("(invalid: {})", one_line(e)),
+                    ]);
+                    json!({"Error": one_line(e), "Unit": unit, "ActiveState": active, "SubState": sub})
+                }
                 Ok(d) => {
+                    let unit = match d.socket_mode() {
+                        SocketMode::None => service_unit(&l.id),
+                        SocketMode::Proxied | SocketMode::Direct => socket_unit(&l.id),
+                    };
+                    let (active, sub) = state(ctx, &unit);
+                    // host->container, as podman prints them.
                     let ports: Vec<String> = d
                         .ports
                         .iter()
@@ -38,35 +90,33 @@ impl Job for ListContainersRequest {
                         .collect();
                     table.row(vec![
                         l.id.clone(),
+                        source,
                         if d.started { "yes" } else { "no" }.into(),
                         active.clone(),
                         sub.clone(),
                         ports.join(","),
                         d.image.clone(),
                     ]);
-                    rows.push(json!({
-                        "Id": l.id, "Path": l.path, "Image": d.image, "Started": d.started,
-                        "ActiveState": active, "SubState": sub, "Ports": d.ports, "Shadowed": l.shadowed,
-                    }));
+                    json!({
+                        "Image": d.image, "Started": d.started, "Ports": d.ports,
+                        "Unit": unit, "ActiveState": active, "SubState": sub,
+                    })
                 }
-                Err(e) => {
-                    table.row(vec![
-                        l.id.clone(),
-                        "-".into(),
-                        active.clone(),
-                        sub.clone(),
-                        "".into(),
-                        format!("(invalid: {e})"),
-                    ]);
-                    rows.push(json!({
-                        "Id": l.id, "Path": l.path, "Error": e.to_string(),
-                        "ActiveState": active, "SubState": sub, "Shadowed": l.shadowed,
-                    }));
-                }
+            };
+            if let (Some(r), Some(c)) = (row.as_object_mut(), common.as_object()) {
+                r.extend(c.clone());
             }
+            rows.push(row);
         }
         Ok(Success::ok()
             .data(json!({ "Containers": rows }))
             .table(table))
     }
+}
+
+fn state(ctx: &Context, unit: &str) -> (String, String) {
+    ctx.systemd
+        .unit_state(unit)
+        .map(|s| (s.active_state, s.sub_state))
+        .unwrap_or_else(|_| ("unknown".into(), "unknown".into()))
 }

@@ -195,5 +195,10 @@ pub(crate) fn begin_mutation(ctx: &Context) -> Result<crate::context::LockGuard<
     link::recover(ctx);
     ctx.store().reclaim_pending();
     journal::prune(ctx);
+    if let Err(e) = crate::in_force::reconcile(ctx) {
+        ctx.info(&format!(
+            "warning: reservations not reconciled with the definitions in force: {e}"
+        ));
+    }
     Ok(g)
 }
