@@ -15,6 +15,7 @@
 //! the value grammar of every field; [`Definition::validate`] is the
 //! authority and the tests keep both in step.
 
+pub mod atomic;
 mod error;
 mod image;
 pub mod names;

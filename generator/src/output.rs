@@ -3,11 +3,10 @@
 
 use crate::render::{PrivateFile, UnitFile, WantsLink};
 use std::ffi::CString;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Where rendered units go.
@@ -22,12 +21,10 @@ pub trait Sink {
 
 /// Writes into the generator's normal output directory.
 ///
-/// Files are created relative to directory descriptors (openat(2),
-/// linkat(2), symlinkat(2)) so that no absolute path is walked per file:
-/// the generator runs on every boot and reload.
+/// `.wants/` links are created relative to directory descriptors
+/// (symlinkat(2)), opened once per directory.
 pub struct DirSink {
     dir: PathBuf,
-    dirfd: Option<OwnedFd>,
     wants: Vec<(&'static str, OwnedFd)>,
 }
 
@@ -56,7 +53,6 @@ impl DirSink {
     pub fn new(dir: &Path) -> Self {
         DirSink {
             dir: dir.to_owned(),
-            dirfd: open_dir(dir).ok(),
             wants: Vec::new(),
         }
     }
@@ -72,100 +68,12 @@ impl DirSink {
     }
 }
 
-/// Writes a new file `name` below `dirfd` atomically with one directory
-/// operation: an unnamed `O_TMPFILE` inode is written and fsynced, then
-/// linked under its name (open(2) `O_TMPFILE`, then linkat(2) with
-/// `AT_EMPTY_PATH`, else through `/proc/self/fd`), so the name never shows
-/// a partial file. Returns `Ok(false)` when this cannot be used (no
-/// `O_TMPFILE` on this file system, neither link form allowed, or the name
-/// exists), so the caller falls back to [`write_atomic`].
-fn write_linked(dirfd: BorrowedFd, name: &str, content: &[u8], mode: u32) -> io::Result<bool> {
-    let cname = cstring(name.as_bytes())?;
-    // SAFETY: plain syscalls on owned descriptors and NUL-terminated buffers.
-    let raw = unsafe {
-        libc::openat(
-            dirfd.as_raw_fd(),
-            c".".as_ptr(),
-            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
-            mode as libc::c_uint,
-        )
-    };
-    if raw < 0 {
-        return Ok(false);
-    }
-    // SAFETY: `raw` is a freshly opened descriptor we own.
-    let mut file = fs::File::from(unsafe { OwnedFd::from_raw_fd(raw) });
-    // The umask may have taken bits from `mode`; set it exactly.
-    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
-    file.write_all(content)?;
-    file.sync_all()?;
-    // SAFETY: as above.
-    let rc = unsafe {
-        libc::linkat(
-            file.as_raw_fd(),
-            c"".as_ptr(),
-            dirfd.as_raw_fd(),
-            cname.as_ptr(),
-            libc::AT_EMPTY_PATH,
-        )
-    };
-    if rc == 0 {
-        return Ok(true);
-    }
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc works without it.
-    let proc_path = cstring(format!("/proc/self/fd/{}", file.as_raw_fd()).as_bytes())?;
-    // SAFETY: as above.
-    let rc = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            proc_path.as_ptr(),
-            dirfd.as_raw_fd(),
-            cname.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    };
-    Ok(rc == 0)
-}
-
-/// Writes `content` to `dir/name` atomically, mode 0644: a temp file in
-/// the same directory, fsync, rename over the target.
-pub fn write_atomic(dir: &Path, name: &str, content: &[u8]) -> io::Result<()> {
-    write_atomic_mode(dir, name, content, 0o644)
-}
-
-/// [`write_atomic`] with the file mode `mode` (set before any byte is
-/// written, so a 0600 file is never readable by others, even partly).
-pub fn write_atomic_mode(dir: &Path, name: &str, content: &[u8], mode: u32) -> io::Result<()> {
-    let tmp = dir.join(format!(".#{name}.tmp"));
-    let result = (|| {
-        // Unit names are unique within one run, so is the temp name; a
-        // leftover from an interrupted run is replaced.
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        // A leftover temp file keeps its old mode; the umask trims `mode`.
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        fs::rename(&tmp, dir.join(name))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 impl DirSink {
+    /// One write path for every file, the one the jobs use too
+    /// (`berth_definition::atomic`). The output dir is on tmpfs, so its
+    /// fsync costs nothing and no directory sync is needed.
     fn file(&mut self, name: &str, content: &[u8], mode: u32) -> io::Result<()> {
-        if let Some(fd) = &self.dirfd {
-            if write_linked(fd.as_fd(), name, content, mode)? {
-                return Ok(());
-            }
-        }
-        write_atomic_mode(&self.dir, name, content, mode)
+        berth_definition::atomic::write(&self.dir.join(name), content, mode, &|| {})
     }
 }
 
@@ -303,9 +211,19 @@ mod tests {
             assert_eq!(mode("berth-a.env"), 0o600);
             assert_eq!(mode("berth-a.service"), 0o644);
         }
-        // The fallback path too, over a leftover world-readable temp file.
-        fs::write(dir.path().join(".#b.env.tmp"), "old").unwrap();
-        write_atomic_mode(dir.path(), "b.env", b"B=1\n", 0o600).unwrap();
+        // Over a leftover world-readable temp file too.
+        fs::write(dir.path().join(".b.env.tmp"), "old").unwrap();
+        fs::set_permissions(
+            dir.path().join(".b.env.tmp"),
+            fs::Permissions::from_mode(0o666),
+        )
+        .unwrap();
+        DirSink::new(dir.path())
+            .private(&PrivateFile {
+                name: "b.env".into(),
+                content: "B=1\n".into(),
+            })
+            .unwrap();
         assert_eq!(mode("b.env"), 0o600);
         let mut out = Vec::new();
         PrintSink::new(&mut out)
@@ -317,16 +235,6 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert!(!out.contains("secret") && !out.contains("x=y"), "{out}");
         assert!(out.contains("A=…\nB=…\n"), "{out}");
-    }
-
-    #[test]
-    fn write_atomic_replaces_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        write_atomic(dir.path(), "x.service", b"one").unwrap();
-        write_atomic(dir.path(), "x.service", b"two").unwrap();
-        assert_eq!(fs::read(dir.path().join("x.service")).unwrap(), b"two");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        assert!(write_atomic(&dir.path().join("missing"), "x", b"").is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@
 
 use crate::escape::{exec_line, exec_word, list_word, specifier_value, EscapeError};
 use berth_definition::names::{env_file, user_name, volume_name};
-use berth_definition::{Definition, Relabel, SecretType, SocketMode};
+use berth_definition::{Definition, FieldError, Relabel, SecretType, SocketMode};
 use std::fmt::Write;
 
 /// Where the programs units run are installed (set at build time by the
@@ -117,26 +117,12 @@ pub struct Rendered {
     pub links: Vec<WantsLink>,
 }
 
-/// A value of the definition that cannot be written into a unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderError {
-    /// The field (JSON path) the value came from.
-    pub field: String,
-    /// The rule it broke.
-    pub rule: String,
-}
-
-impl std::fmt::Display for RenderError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "field {}: {}", self.field, self.rule)
-    }
-}
+/// A value of the definition that cannot be written into a unit: the one
+/// field/rule error of berth-definition, naming the JSON path and the rule.
+pub type RenderError = FieldError;
 
 fn at(field: &str) -> impl Fn(EscapeError) -> RenderError + '_ {
-    move |e| RenderError {
-        field: field.to_owned(),
-        rule: e.rule.to_owned(),
-    }
+    move |e| FieldError::new(field, e.rule)
 }
 
 pub use berth_definition::names::{

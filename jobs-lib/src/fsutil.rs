@@ -3,7 +3,7 @@
 //! the old or the new file, never a torn one), and crash injection points.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -19,16 +19,7 @@ pub fn crash_point(crash_at: Option<&str>, step: &str) {
     }
 }
 
-/// The temp file [`write_atomic`] uses for `path`: `.<name>.tmp` in the
-/// same directory. Its name does not end in `.json`, so the generator
-/// never reads it; writers hold the store lock, so one name suffices.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
-}
+pub use crate::definition::atomic::temp_path;
 
 /// Replaces `path` with `bytes` atomically and durably, mode 0644.
 /// `crash_at`/`step` inject a crash after the temp file is synced and before
@@ -74,41 +65,11 @@ fn write_atomic_mode(
     step: &str,
     mode: u32,
 ) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
+    crate::definition::atomic::write(path, bytes, mode, &|| crash_point(crash_at, step))?;
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-    let tmp = temp_path(path);
-    let open = || {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)
-    };
-    let result = (|| {
-        let mut f = match open() {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(dir)?;
-                open()?
-            }
-            other => other?,
-        };
-        // A leftover temp file keeps its old mode, and the umask trims
-        // `mode`: set it exactly before writing a byte.
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        crash_point(crash_at, step);
-        fs::rename(&tmp, path)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    sync_dir(dir)
 }
 
 /// fsyncs a directory so a rename or unlink in it is durable.
