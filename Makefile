@@ -29,7 +29,7 @@ export BERTH_BINDIR      = $(BINDIR)
 
 MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md definition/berth.json.5.md
 
-.PHONY: all build man selinux deb check test lint install uninstall vm-test demo bench clean
+.PHONY: all build man selinux deb deps check test lint install uninstall vm-test demo bench clean
 
 all: build man
 
@@ -71,8 +71,14 @@ test:
 	$(CARGO) build --workspace --locked
 	$(CARGO) test --workspace --locked
 
+# The packages `make check` needs (tools/install-deps: installed when run as
+# root, else the apt-get line to run is printed and make stops).
+deps:
+	tools/install-deps check
+
 # The README's test command.
-check: lint test
+check: deps
+	$(MAKE) lint test
 
 install: build man selinux
 	install -Dm755 $(RELEASE_DIR)/berth-generator $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/berth-generator

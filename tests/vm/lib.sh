@@ -15,33 +15,6 @@ VM_CPUS=${BERTH_VM_CPUS:-2}
 
 vm_log() { printf 'vm: %s\n' "$*" >&2; }
 
-# The tools the harness needs on the host, as Debian packages (go-md2man:
-# `make install` builds the man pages).
-VM_HOST_PACKAGES=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs curl podman go-md2man)
-
-vm_missing_host_tools() {
-    local missing=() t
-    for t in qemu-system-x86_64 qemu-img mmdebstrap mke2fs curl podman go-md2man; do
-        command -v "$t" >/dev/null 2>&1 || missing+=("$t")
-    done
-    ((${#missing[@]} == 0)) || { printf '%s\n' "${missing[@]}"; return 1; }
-}
-
-# Installs the host packages with apt. Debian 12 hosts may carry a newer
-# qemu-utils from backports that Breaks bookworm's qemu-system-common; the
-# suite selector pins both to one release.
-vm_install_host_tools() {
-    vm_missing_host_tools >/dev/null && return 0
-    vm_log "installing host packages: ${VM_HOST_PACKAGES[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    local suite
-    # shellcheck disable=SC1091
-    suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-    apt-get install -y -qq --no-install-recommends --allow-downgrades \
-        qemu-system-x86 "qemu-utils/$suite" mmdebstrap e2fsprogs curl podman go-md2man >/dev/null
-}
-
 vm_image_key() {
     (export LC_ALL=C; cd "$VM_DIR/image" && for f in *; do printf '%s\0' "$f"; cat "$f"; done) |
         sha256sum | cut -c1-16

@@ -1,9 +1,15 @@
 #!/bin/bash
-# Runs inside the guest at every boot of a test run (started from the share by
-# berth-vm-entry). Boot 1 installs the build and runs the single-boot
-# scenarios, then the "before-reboot" half of the reboot scenarios; if there
-# are any, it reboots and boot 2 runs their "after-reboot" half. Results go to
-# the share as results/<scenario>.<phase>.{rc,log,time}; the host reads them.
+# Runs inside the guest at every boot of a test run (started from the share
+# by berth-vm-entry). Boot 1 installs the build (bin/berth-vm-install).
+#
+# Test run: each boot runs the bats files listed in boot-<N>.list (one
+# `bats --tap` per file, TAP to results/<file>.tap, its ok/not ok lines to the
+# console for the host's progress view). After boot 1 the guest reboots when
+# boot-2.list is not empty (the after-reboot halves), else powers off.
+#
+# Shell (share/mode says "shell"): every boot starts a root login on the
+# second serial port (ttyS1, wired to the host's terminal) and powers off
+# when it ends; `reboot` in it boots again into a new login.
 set -uo pipefail
 share=/mnt/share
 res=$share/results
@@ -31,48 +37,56 @@ finish() {
 
 if ((boot == 1)) && [[ -d "$share/staging" ]]; then
     say "installing the build (make install DESTDIR tree)"
-    {
-        # --keep-directory-symlink: /lib, /bin … are symlinks into /usr here.
-        tar -C "$share/staging" -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner
-        systemctl daemon-reload
-        # What the package's postinst does: berth.target is WantedBy=multi-user.target.
-        if systemctl cat berth.target >/dev/null 2>&1; then
-            systemctl enable berth.target
-        fi
-    } >"$res/install.log" 2>&1
+    bash "$share/guest/bin/berth-vm-install" >"$res/install.log" 2>&1
     echo $? >"$res/install.rc"
 fi
 
-run_phase() {
-    local name=$1 phase=$2 t0 rc
-    say "scenario $name ($phase)"
+if [[ "$(cat "$share/mode" 2>/dev/null)" == shell ]]; then
+    mkdir -p /mnt/vm
+    mountpoint -q /mnt/vm || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro vm /mnt/vm
+    # The login shell's profile: the helpers on PATH, the host terminal's
+    # size, the hints, and the host's cue that the shell reads its input.
+    cat >/etc/profile.d/berth-vm.sh <<PROFILE
+if [ "\$(tty)" = /dev/ttyS1 ]; then
+    export PATH=$share/guest/bin:\$PATH BERTH_VM_SHARE=$share BERTH_VM_SCENARIOS=/mnt/vm/scenarios
+    $(cat "$share/shell.stty" 2>/dev/null)
+    cat $share/shell.motd 2>/dev/null
+    touch $res/shell.ready
+fi
+PROFILE
+    term=$(cat "$share/shell.term" 2>/dev/null || echo vt220)
+    say "root shell on ttyS1"
+    systemd-run --quiet --wait --collect --unit=berth-vm-shell \
+        /sbin/agetty --autologin root --noclear --local-line ttyS1 115200 "$term"
+    finish
+    say "the shell ended; powering off"
+    touch "$res/done"
+    sync
+    systemctl poweroff
+    exit 0
+fi
+
+# run_file FILE — one bats file, TAP to results/FILE.tap.
+run_file() {
+    local file=$1 name=${1%.bats} t0 rc
+    say "scenario $name"
     t0=$(date +%s.%N)
-    timeout -k 10 "${BERTH_VM_SCENARIO_TIMEOUT:-300}" \
-        bash "$share/scenarios/$name.sh" "$phase" >"$res/$name.$phase.log" 2>&1 </dev/null
-    rc=$?
-    awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >"$res/$name.$phase.time"
-    echo "$rc" >"$res/$name.$phase.rc"
-    say "scenario $name ($phase) exit $rc"
+    BATS_TEST_NAME_PREFIX="$name: " BATS_TEST_TIMEOUT=${BERTH_VM_TEST_TIMEOUT:-300} \
+        timeout -k 10 "${BERTH_VM_SCENARIO_TIMEOUT:-600}" \
+        bats --tap --timing "$share/scenarios/$file" </dev/null 2>"$res/$file.stderr" |
+        tee "$res/$file.tap" | grep --line-buffered -E '^(not )?ok ' | sed -u "s/^/berth-vm[boot $boot]: /"
+    rc=${PIPESTATUS[0]}
+    awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >"$res/$file.time"
+    echo "$rc" >"$res/$file.rc"
     sync
 }
 
-reboots=0
-while read -r name kind; do
-    [[ -n "$name" ]] || continue
-    if ((boot == 1)) && [[ "$kind" == single ]]; then run_phase "$name" run; fi
-done <"$share/scenarios.list"
-while read -r name kind; do
-    [[ "$kind" == reboot ]] || continue
-    reboots=1
-    if ((boot == 1)); then
-        run_phase "$name" before-reboot
-    elif ((boot == 2)); then
-        run_phase "$name" after-reboot
-    fi
-done <"$share/scenarios.list"
+while read -r file; do
+    [[ -n "$file" ]] && run_file "$file"
+done < <(cat "$share/boot-$boot.list" 2>/dev/null)
 
 finish
-if ((boot == 1 && reboots)); then
+if ((boot == 1)) && [[ -s "$share/boot-2.list" ]]; then
     say "rebooting"
     touch "$res/rebooting"
     sync

@@ -1,8 +1,7 @@
 # shellcheck shell=bash
-# Sourced by the SELinux scenarios (inside the guest): the VM harness's
-# assertion helpers (tests/vm/scenarios/lib.sh, copied next to this file as
-# harness-lib.sh) plus SELinux ones.
-# shellcheck source=../../scenarios/lib.sh
+# Sourced by the SELinux scenarios (inside the guest): the script-style
+# assertion helpers (harness-lib.sh, next to this file) plus SELinux ones.
+# shellcheck source=harness-lib.sh
 . "$(dirname "$0")/harness-lib.sh"
 
 # Where the runner put the package.

@@ -1,9 +1,8 @@
 # shellcheck shell=bash
-# Sourced by every scenario (inside the guest). A scenario is a bash script
-# that gets its phase as $1: "run" for single-boot scenarios, or
-# "before-reboot" / "after-reboot" for those whose header has the line
-#   # berth-vm: reboot
-# It exits non-zero on the first failed assertion; its output is its log.
+# Sourced (through lib.sh) by the SELinux scenarios, inside the guest: each
+# is a bash script that exits non-zero on the first failed assertion; its
+# output is its log. (The main suite's scenarios are bats files with
+# tests/vm/scenarios/helpers.bash.)
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PHASE=${1:-run}
