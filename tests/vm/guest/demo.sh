@@ -19,7 +19,6 @@ systemctl is-system-running --wait >/dev/null 2>&1
 echo "guest: systemd $(systemctl --version | head -n1 | cut -d' ' -f2) is PID 1, system $(systemctl is-system-running), up $(cut -d' ' -f1 /proc/uptime)s"
 tar -C "$share/staging" -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner
 systemctl daemon-reload
-systemctl enable --quiet berth.target
 
 show berth install web --image localhost/nginx --port 80:8080 --socket-activated --start || exit 1
 show berth list

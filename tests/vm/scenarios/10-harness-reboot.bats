@@ -14,6 +14,8 @@ Description=hand-written podman unit that must come back after a reboot
 [Service]
 ExecStart=/usr/bin/podman run --rm --replace --name selftest-web --sdnotify=conmon --cgroups=split -p 127.0.0.1:19010:8080 localhost/busybox httpd -f -p 8080 -h /var/www
 ExecStop=/usr/bin/podman stop -t 5 selftest-web
+# busybox httpd as PID 1 ignores SIGTERM; do not wait out the 90 s default.
+TimeoutStopSec=15
 Type=notify
 NotifyAccess=all
 [Install]
