@@ -33,6 +33,8 @@ pub mod host;
 pub mod in_force;
 pub mod jobs;
 pub mod journal;
+pub mod interrupt;
+pub mod logfmt;
 pub mod links;
 pub mod lock;
 pub mod mcs;

@@ -1,25 +1,34 @@
 //! The jobs (geard's `containers/jobs`): request types with `check()` and
 //! `execute()`, run by [`dispatch`].
 
+mod content;
 mod control;
 mod delete;
 mod environment;
 mod images;
+mod inspect;
 mod install;
 mod link;
 mod list;
+mod pull;
+mod purge;
 mod query;
 mod run;
 mod secrets;
+pub mod transient;
 mod volumes;
 
+pub use content::{ContentRequest, CONTENT_TYPES};
 pub use control::{
     RestartContainerRequest, StartedContainerStateRequest, StoppedContainerStateRequest,
 };
 pub use delete::DeleteContainerRequest;
 pub use environment::{GetEnvironmentRequest, PatchEnvironmentRequest, PutEnvironmentRequest};
 pub use images::ListImagesRequest;
+pub use inspect::InspectContainerRequest;
 pub use install::InstallContainerRequest;
+pub use pull::PullImageRequest;
+pub use purge::PurgeContainersRequest;
 pub use link::{ContainerLinks, LinkContainersRequest};
 pub use list::ListContainersRequest;
 pub use query::{
