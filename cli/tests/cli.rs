@@ -15,6 +15,7 @@ fn berth(root: &Path) -> Command {
         .env("BERTH_ROOT", root)
         .env("BERTH_SYSTEMD", "none")
         .env("BERTH_IMAGE_VOLUMES", "0")
+        .env("BERTH_PULL", "0")
         .env("BERTH_PORT_PROBE", "0");
     c
 }

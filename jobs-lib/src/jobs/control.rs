@@ -166,9 +166,18 @@ fn change_state(ctx: &Context, id: &str, started: bool, wait: bool) -> Result<Su
         for u in &units {
             if wait {
                 let op = if started { UnitOp::Start } else { UnitOp::Stop };
-                let result = ctx.systemd.run_unit_job(op, u).map_err(|e| fail.detail(e))?;
+                let result = ctx
+                    .systemd
+                    .run_unit_job(op, u)
+                    .map_err(|e| fail.detail(e))?;
                 if result != "done" {
-                    return Err(job_failed(ctx, fail, u, &result, &all_units(id, &l.definition)));
+                    return Err(job_failed(
+                        ctx,
+                        fail,
+                        u,
+                        &result,
+                        &all_units(id, &l.definition),
+                    ));
                 }
             } else {
                 let r = if started {
@@ -273,7 +282,13 @@ impl Job for RestartContainerRequest {
                     .run_unit_job(*op, u)
                     .map_err(|e| ERR_CONTAINER_RESTART_FAILED.detail(e))?;
                 if result != "done" {
-                    return Err(job_failed(ctx, ERR_CONTAINER_RESTART_FAILED, u, &result, &units));
+                    return Err(job_failed(
+                        ctx,
+                        ERR_CONTAINER_RESTART_FAILED,
+                        u,
+                        &result,
+                        &units,
+                    ));
                 }
             } else {
                 match op {

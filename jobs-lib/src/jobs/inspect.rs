@@ -56,7 +56,12 @@ impl Job for InspectContainerRequest {
         }
         data["Definition"] = serde_json::from_str(&shown.to_json()).unwrap_or_default();
         use berth_generator::render::{render, InstallPaths};
-        data["Units"] = match render(id, &found.path.display().to_string(), &def, &InstallPaths::built_in()) {
+        data["Units"] = match render(
+            id,
+            &found.path.display().to_string(),
+            &def,
+            &InstallPaths::built_in(),
+        ) {
             Ok(r) => r
                 .units
                 .iter()
@@ -90,7 +95,10 @@ impl Job for InspectContainerRequest {
 /// The data for humans: JSON, indented; unit files as they are.
 fn pretty(data: &serde_json::Value) -> String {
     let mut v = data.clone();
-    let units = v.get_mut("Units").and_then(|u| u.as_array_mut()).map(std::mem::take);
+    let units = v
+        .get_mut("Units")
+        .and_then(|u| u.as_array_mut())
+        .map(std::mem::take);
     let mut out = serde_json::to_string_pretty(&v).expect("json");
     for u in units.unwrap_or_default() {
         out.push_str(&format!(

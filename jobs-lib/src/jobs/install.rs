@@ -156,8 +156,11 @@ impl InstallContainerRequest {
             let progress = std::io::stderr().is_terminal();
             crate::podman::ensure_image(ctx, &def.image, def.pull_policy(), progress).map_err(
                 |e| {
-                    ERR_CONTAINER_CREATE_FAILED
-                        .detail(format!("pulling {} (Pull {}): {e}", def.image, def.pull_policy().as_str()))
+                    ERR_CONTAINER_CREATE_FAILED.detail(format!(
+                        "pulling {} (Pull {}): {e}",
+                        def.image,
+                        def.pull_policy().as_str()
+                    ))
                 },
             )?;
             ctx.crash_point("pulled");

@@ -27,10 +27,10 @@ pub use environment::{GetEnvironmentRequest, PatchEnvironmentRequest, PutEnviron
 pub use images::ListImagesRequest;
 pub use inspect::InspectContainerRequest;
 pub use install::InstallContainerRequest;
-pub use pull::PullImageRequest;
-pub use purge::PurgeContainersRequest;
 pub use link::{ContainerLinks, LinkContainersRequest};
 pub use list::ListContainersRequest;
+pub use pull::PullImageRequest;
+pub use purge::PurgeContainersRequest;
 pub use query::{
     ContainerLogRequest, ContainerPortsRequest, ContainerStatusRequest, MAX_LOG_LINES,
 };

@@ -36,7 +36,8 @@ impl Job for PullImageRequest {
         }
         use std::io::IsTerminal;
         crate::podman::pull(ctx, image, std::io::stderr().is_terminal()).map_err(|e| {
-            JobError::new(FailureKind::Error, "Unable to pull the image.").detail(format!("{image}: {e}"))
+            JobError::new(FailureKind::Error, "Unable to pull the image.")
+                .detail(format!("{image}: {e}"))
         })?;
         Ok(Success::ok()
             .data(serde_json::json!({"Id": self.id, "Image": image}))

@@ -40,7 +40,10 @@ impl Job for PurgeContainersRequest {
         let mut deleted = Vec::new();
         let mut failed = Vec::new();
         for l in listed.into_iter().filter(|l| l.origin == "etc") {
-            if matches!(l.definition, Err(crate::definition::DefinitionError::Masked { .. })) {
+            if matches!(
+                l.definition,
+                Err(crate::definition::DefinitionError::Masked { .. })
+            ) {
                 continue;
             }
             let job = DeleteContainerRequest {

@@ -7,9 +7,9 @@ use crate::context::Context;
 use crate::definition::DefinitionError;
 use crate::error::{FailureKind, JobError, ERR_CONTAINER_NOT_FOUND};
 use crate::response::{JobResponse, StreamRecord, Success, Table};
+use crate::systemd::{proxy_unit, service_unit, socket_unit};
 use crate::systemd::{JournalEvent, JournalQuery};
 use std::ops::ControlFlow;
-use crate::systemd::{proxy_unit, service_unit, socket_unit};
 
 /// Most journal lines `logs` returns.
 pub const MAX_LOG_LINES: u32 = 10_000;
@@ -168,7 +168,11 @@ impl Job for ContainerLogRequest {
         // The socket and the proxy too: what failed may be the listener.
         let units = match l.definition.socket_mode() {
             crate::definition::SocketMode::None => all_units(&self.id, &l.definition),
-            _ => vec![socket_unit(&self.id), proxy_unit(&self.id), service_unit(&self.id)],
+            _ => vec![
+                socket_unit(&self.id),
+                proxy_unit(&self.id),
+                service_unit(&self.id),
+            ],
         };
         let query = JournalQuery {
             units,
@@ -212,8 +216,10 @@ impl Job for ContainerLogRequest {
         if let Some(e) = write_error {
             // The reader went away (a closed pipe): nobody to answer.
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                return Err(JobError::new(FailureKind::Error, "Unable to write the log.")
-                    .detail(e.to_string()));
+                return Err(
+                    JobError::new(FailureKind::Error, "Unable to write the log.")
+                        .detail(e.to_string()),
+                );
             }
         }
         let mut done = Success::ok().data(serde_json::json!({

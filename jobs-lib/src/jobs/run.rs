@@ -94,7 +94,9 @@ impl Job for RunContainerRequest {
             }
         }
         if self.ports.iter().any(|p| p.internal == 0) {
-            return Err(JobError::invalid("A port's internal number must be from 1 to 65535."));
+            return Err(JobError::invalid(
+                "A port's internal number must be from 1 to 65535.",
+            ));
         }
         validate_image_reference("Image", &self.image)
             .map_err(|e| JobError::invalid("The image is not valid.").detail(e))?;

@@ -28,7 +28,11 @@ pub fn attach(
     resp: &mut dyn JobResponse,
 ) -> Result<ServiceOutcome, JobError> {
     let fail = |what: &str, e: String| {
-        JobError::new(FailureKind::Error, format!("Unable to follow {unit}: {what}.")).detail(e)
+        JobError::new(
+            FailureKind::Error,
+            format!("Unable to follow {unit}: {what}."),
+        )
+        .detail(e)
     };
     let query = JournalQuery {
         units: vec![unit.to_owned()],
@@ -63,7 +67,8 @@ pub fn attach(
             }
             if let Some((at, _)) = &ended {
                 let now = Instant::now();
-                if now.duration_since(last_entry) >= SETTLE || now.duration_since(*at) >= SETTLE_MAX {
+                if now.duration_since(last_entry) >= SETTLE || now.duration_since(*at) >= SETTLE_MAX
+                {
                     return ControlFlow::Break(());
                 }
                 return ControlFlow::Continue(());

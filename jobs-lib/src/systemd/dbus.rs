@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::sync::mpsc::RecvTimeoutError;
-use std::time::Duration;
 use std::sync::OnceLock;
+use std::time::Duration;
 use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
