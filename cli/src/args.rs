@@ -43,16 +43,43 @@ pub struct Cli {
 pub enum Command {
     /// Install or update a container (reserves ports, MCS level, user).
     Install(InstallArgs),
-    /// Start a container and have it start at boot.
-    Start(IdArg),
-    /// Stop a container and keep it off at boot.
-    Stop(IdArg),
-    /// Restart a container's service.
-    Restart(IdArg),
+    /// Start a container and have it start at boot (geard
+    /// StartedContainerStateRequest). Waits for systemd's start job and
+    /// reports its result; a failed start exits 1 with the unit's result
+    /// and the last journal lines.
+    Start(WaitArgs),
+    /// Stop a container and keep it off at boot (geard
+    /// StoppedContainerStateRequest); waits for the stop job.
+    Stop(WaitArgs),
+    /// Restart a container's service (geard RestartContainerRequest);
+    /// waits for the restart job.
+    Restart(WaitArgs),
     /// Show a container's units and their state.
     Status(IdArg),
-    /// Show a container's journal.
+    /// Show a container's journal: its service's, socket's and proxy's
+    /// entries (geard ContainerLogRequest), read with journalctl
+    /// --output=json; -f follows until Ctrl-C or until the container is
+    /// deleted. With --json, one JSON object per line, the final record
+    /// last.
     Logs(LogsArgs),
+    /// Show everything berth knows about a container: the definition in
+    /// force (its file and the files it shadows), the units the generator
+    /// renders from it, its reservations (ports, MCS level, user,
+    /// subordinate range) and its units' live state. Environment values
+    /// are hidden (berth content ID --type env shows them).
+    Inspect(IdArg),
+    /// Print a container's content of a type (geard ContentRequest): only
+    /// --type env, the environment as NAME=VALUE lines; any other type
+    /// exits 6 (NotAcceptable, geard ErrContentTypeDoesNotMatch).
+    Content(ContentArgs),
+    /// Delete every container berth installed (geard's gear purge):
+    /// every definition in /etc/berth/containers, as berth delete takes
+    /// it; volumes are kept; definitions in /run and /usr/lib stay.
+    /// Needs --yes.
+    Purge(PurgeArgs),
+    /// Pull a container's image again (podman pull); refused when its
+    /// Pull is never. A running container uses it after a restart.
+    Pull(IdArg),
     /// Show a container's port mapping.
     Ports(IdArg),
     /// Delete a container and release what it owns (its volumes are kept).
@@ -65,7 +92,10 @@ pub enum Command {
     Link(LinkArgs),
     /// List podman's images.
     Images,
-    /// Run a one-off container as a transient unit.
+    /// Run a one-off container as a transient unit berth-run-<hex>.service
+    /// (geard RunContainerRequest): its output is printed as it is
+    /// produced and berth exits with the container's exit status; Ctrl-C
+    /// stops the unit (exit 130). --detach prints the unit name instead.
     Run(RunArgs),
     /// List the named volumes (berth-<id>-<Name>) with size and owner.
     Volumes,
@@ -85,6 +115,35 @@ pub enum Command {
 pub struct IdArg {
     /// Container id (^[a-z0-9][a-z0-9_.-]{0,27}$).
     pub id: String,
+}
+
+/// start, stop, restart.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Container id (^[a-z0-9][a-z0-9_.-]{0,27}$).
+    pub id: String,
+    /// Return once systemd has queued the job (result Accepted), without
+    /// waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `berth content`.
+#[derive(Debug, Args)]
+pub struct ContentArgs {
+    /// Container id.
+    pub id: String,
+    /// The content type; berth serves env.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub content_type: String,
+}
+
+/// `berth purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Yes, delete every container berth installed.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `berth delete`.
@@ -148,9 +207,12 @@ pub struct InstallArgs {
     /// systemd listens on the ports and starts the container on demand.
     #[arg(long, conflicts_with = "from_json")]
     pub socket_activated: bool,
-    /// Start now and at boot.
+    /// Start now and at boot, and wait for the start job (as berth start).
     #[arg(long)]
     pub start: bool,
+    /// With --start: return once the start job is queued.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Read geard's install body (a berth definition) from FILE (- for stdin).
     #[arg(long, value_name = "FILE", conflicts_with = "image")]
     pub from_json: Option<PathBuf>,
@@ -165,9 +227,25 @@ pub struct InstallArgs {
 pub struct LogsArgs {
     /// Container id.
     pub id: String,
-    /// How many of the last journal lines (1-10000).
+    /// How many of the last journal entries (1-10000).
     #[arg(long, short = 'n', default_value_t = 100)]
     pub lines: u32,
+    /// Keep printing new entries until Ctrl-C or until the container is
+    /// deleted (journalctl --follow).
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Entries at or after TIME, as journalctl takes it ("2026-12-01
+    /// 10:00", "-1h", "today").
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Entries at or before TIME (as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// short: "TIME IDENTIFIER[PID]: MESSAGE" lines; json: one object per
+    /// entry (Time, Unit, Identifier, Pid, Priority, Message).
+    #[arg(long, short = 'o', value_name = "FORMAT", default_value = "short",
+          value_parser = ["short", "json"])]
+    pub output: String,
 }
 
 /// `berth env`.
@@ -205,9 +283,23 @@ pub struct LinkArgs {
 pub struct RunArgs {
     /// Image reference.
     pub image: String,
-    /// Set a variable in the container's environment.
+    /// Set a variable in the container's environment (the values go
+    /// through a 0600 file under /run/berth/run, never an argv).
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
+    /// Publish container port INT on host port EXT (podman --publish;
+    /// EXT absent or 0: podman chooses).
+    #[arg(long = "port", value_name = "INT[:EXT]")]
+    pub ports: Vec<String>,
+    /// Mount a volume as podman --volume takes it.
+    #[arg(long = "volume", value_name = "SRC:DST[:OPTS]")]
+    pub volumes: Vec<String>,
+    /// Run in a user namespace of its own (podman --userns=auto).
+    #[arg(long)]
+    pub isolate: bool,
+    /// Print the unit name once it is started instead of following it.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
     /// Command and arguments (after --).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -77,27 +77,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Ok(output::failure(json, &e)),
     };
-    let streams = job.name() == "logs";
+    let streams = job.streams();
+    if streams {
+        // Ctrl-C ends a follow or stops an attached unit, cleanly.
+        berth_jobs::interrupt::install();
+    }
+    let stdout = std::io::stdout();
     if streams && json {
-        // Collect the (bounded) journal and print it as JSON lines.
-        let mut buf = Vec::new();
+        // One JSON object per line as it comes; the response writes the
+        // final record itself.
         let out = dispatch(
             &ctx,
             job.as_ref(),
             request_id,
-            Response::new(&mut buf, false),
+            Response::json_lines(stdout.lock()),
         );
         return Ok(match out {
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&buf);
-                let lines: Vec<&str> = text.lines().collect();
-                println!("{}", serde_json::json!({ "Lines": lines }));
-                ExitCode::SUCCESS
+            Ok(reply) => exit_status(&reply).unwrap_or(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("berth: {e}");
+                ExitCode::from(e.kind.exit_code() as u8)
             }
-            Err(e) => output::failure(json, &e),
         });
     }
-    let stdout = std::io::stdout();
     let out = dispatch(
         &ctx,
         job.as_ref(),
@@ -105,9 +107,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Response::new(stdout.lock(), streams),
     );
     Ok(match out {
+        // An attached run prints its output only, and exits with the
+        // container's status.
+        Ok(reply) if streams => {
+            for w in &reply.success.warnings {
+                eprintln!("berth: warning: {w}");
+            }
+            if let Some(m) = &reply.success.message {
+                eprintln!("{m}");
+            }
+            exit_status(&reply).unwrap_or(ExitCode::SUCCESS)
+        }
         Ok(reply) => output::success(json, &reply),
         Err(e) => output::failure(json, &e),
     })
+}
+
+/// The exit status a streamed reply asks for: an attached run's container
+/// status (130 after Ctrl-C).
+fn exit_status(reply: &berth_jobs::response::Reply) -> Option<ExitCode> {
+    if reply.success.data["Interrupted"] == true {
+        return Some(ExitCode::from(130));
+    }
+    let s = reply.success.data.get("ExitStatus")?.as_i64()?;
+    Some(ExitCode::from(u8::try_from(s.clamp(0, 255)).unwrap_or(255)))
 }
 
 enum Built {
@@ -164,15 +187,36 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                 id: a.id,
                 definition,
                 unmask: a.unmask,
+                wait: !a.no_wait,
             })
         }
-        Command::Start(a) => Box::new(jobs::StartedContainerStateRequest { id: a.id }),
-        Command::Stop(a) => Box::new(jobs::StoppedContainerStateRequest { id: a.id }),
-        Command::Restart(a) => Box::new(jobs::RestartContainerRequest { id: a.id }),
+        Command::Start(a) => Box::new(jobs::StartedContainerStateRequest {
+            id: a.id,
+            wait: !a.no_wait,
+        }),
+        Command::Stop(a) => Box::new(jobs::StoppedContainerStateRequest {
+            id: a.id,
+            wait: !a.no_wait,
+        }),
+        Command::Restart(a) => Box::new(jobs::RestartContainerRequest {
+            id: a.id,
+            wait: !a.no_wait,
+        }),
+        Command::Inspect(a) => Box::new(jobs::InspectContainerRequest { id: a.id }),
+        Command::Content(a) => Box::new(jobs::ContentRequest {
+            id: a.id,
+            content_type: a.content_type,
+        }),
+        Command::Purge(a) => Box::new(jobs::PurgeContainersRequest { confirm: a.yes }),
+        Command::Pull(a) => Box::new(jobs::PullImageRequest { id: a.id }),
         Command::Status(a) => Box::new(jobs::ContainerStatusRequest { id: a.id }),
         Command::Logs(a) => Box::new(jobs::ContainerLogRequest {
             id: a.id,
-            lines: a.lines,
+            lines: Some(a.lines),
+            follow: a.follow,
+            since: a.since,
+            until: a.until,
+            json: a.output == "json",
         }),
         Command::Ports(a) => Box::new(jobs::ContainerPortsRequest { id: a.id }),
         Command::Delete(a) => Box::new(jobs::DeleteContainerRequest {
@@ -236,10 +280,20 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                 .map(|e| parse::env(e))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(inv)?;
+            let ports = a
+                .ports
+                .iter()
+                .map(|p| parse::port(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(inv)?;
             Box::new(jobs::RunContainerRequest {
                 image: a.image,
                 command: a.command,
                 environment,
+                ports,
+                volumes: a.volumes,
+                isolate: a.isolate,
+                detach: a.detach,
             })
         }
         Command::Internal(Internal::ApplyLinks(a)) => return Ok(Built::ApplyLinks(a.id)),

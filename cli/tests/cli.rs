@@ -15,6 +15,7 @@ fn berth(root: &Path) -> Command {
         .env("BERTH_ROOT", root)
         .env("BERTH_SYSTEMD", "none")
         .env("BERTH_IMAGE_VOLUMES", "0")
+        .env("BERTH_PULL", "0")
         .env("BERTH_PORT_PROBE", "0");
     c
 }
@@ -1089,4 +1090,43 @@ fn the_generator_and_list_agree_on_every_tree() {
         total.masked.len() >= 2 && total.invalid.len() >= 8,
         "{total:?}"
     );
+}
+
+#[test]
+fn content_purge_and_streamed_json_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    ok(berth(root)
+        .args([
+            "install",
+            "web",
+            "--image",
+            "localhost/busybox",
+            "--env",
+            "A=1",
+        ])
+        .output()
+        .unwrap());
+    let out = ok(berth(root)
+        .args(["content", "web", "--type", "env"])
+        .output()
+        .unwrap());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "A=1\n");
+    let out = berth(root)
+        .args(["content", "web", "--type", "git"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    // A streamed job with --json: one JSON object a line, the final one last.
+    let out = ok(berth(root)
+        .args(["logs", "web", "--json"])
+        .output()
+        .unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["Result"], "Ok", "{text}");
+    let out = berth(root).args(["purge"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    ok(berth(root).args(["purge", "--yes"]).output().unwrap());
+    assert!(stored(root, "web").is_none());
 }

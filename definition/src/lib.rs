@@ -111,6 +111,11 @@ pub struct Definition {
     /// systemd `Restart=` policy; default `on-failure`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart: Option<RestartPolicy>,
+    /// When `berth install` (and `berth pull`) pulls the image; default
+    /// `missing`. The generator does not read it: the unit's podman keeps
+    /// its own default, and the install has already pulled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullPolicy>,
     /// Memory limit in bytes (podman `--memory`). JSON accepts a number of
     /// bytes or a string with a `k`/`m`/`g` suffix (powers of 1024); at least
     /// 6 MiB, podman's minimum.
@@ -316,6 +321,36 @@ impl NamedVolume {
         } else {
             Relabel::None
         })
+    }
+}
+
+/// When the image is pulled at install (`Pull`; podman's `--pull` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PullPolicy {
+    /// Pull when the image is not in podman's store (the default).
+    Missing,
+    /// Pull at every install, even when the image is present.
+    Always,
+    /// Never pull: the image must be in podman's store already.
+    Never,
+}
+
+impl PullPolicy {
+    /// The value as the definition and podman spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Missing => "missing",
+            PullPolicy::Always => "always",
+            PullPolicy::Never => "never",
+        }
+    }
+}
+
+impl Definition {
+    /// `Pull`, or its default `missing`.
+    pub fn pull_policy(&self) -> PullPolicy {
+        self.pull.unwrap_or(PullPolicy::Missing)
     }
 }
 

@@ -507,6 +507,7 @@ fn schema_lists_exactly_the_model_fields() {
         entrypoint: Some(vec!["x".into()]),
         working_dir: Some("/".into()),
         restart: Some(RestartPolicy::Always),
+        pull: Some(crate::PullPolicy::Never),
         memory_limit: Some(1 << 30),
         read_only: true,
         cap_add: vec!["CHOWN".into()],

@@ -29,6 +29,8 @@ fn main() {
         .unwrap_or_else(|| tmp.path().to_owned());
     let mut ctx = Context::new(&root, Box::new(NoSystemd)).expect("context");
     ctx.probe = Probe::Skip;
+    // A benchmark of berth, not of podman: no image pulls or checks.
+    ctx.pull = false;
     ctx.settings.port_range = berth_jobs::config::PortRange {
         first: 20000,
         last: 32767,
@@ -48,6 +50,7 @@ fn main() {
                 ..Definition::default()
             },
             unmask: false,
+            wait: false,
         };
         let t = Instant::now();
         dispatch(&ctx, &job, None, Response::new(std::io::sink(), false)).expect("install");

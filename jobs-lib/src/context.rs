@@ -14,6 +14,7 @@
 //! | `BERTH_HOST_PATH` | `PATH` for host programs |
 //! | `BERTH_PODMAN` | the podman program (default `podman` in the host `PATH`) |
 //! | `BERTH_CRASH_AT` | tests: abort at the named step of a job |
+//! | `BERTH_PULL` | `0`: install does not pull or check the image (tests, benchmark) |
 //! | `BERTH_IMAGE_VOLUMES` | `0`: install does not inspect images for `VOLUME`s (tests, benchmark) |
 
 use crate::config::{ConfigError, Settings};
@@ -53,6 +54,9 @@ pub struct Context {
     /// Whether install inspects the image to keep its `VOLUME`s in named
     /// volumes ([`crate::volumes`]).
     pub image_volumes: bool,
+    /// Whether install pulls the image as its `Pull` says (`BERTH_PULL=0`:
+    /// never ask podman; tests, benchmark).
+    pub pull: bool,
     lock: RefCell<Option<StoreLock>>,
     lock_depth: Cell<usize>,
     said_no_selinux: Cell<bool>,
@@ -93,6 +97,7 @@ impl Context {
             crash_at: None,
             selinux: crate::selinux::enabled(),
             image_volumes: true,
+            pull: true,
             lock: RefCell::new(None),
             lock_depth: Cell::new(0),
             said_no_selinux: Cell::new(false),
@@ -131,6 +136,7 @@ impl Context {
         };
         ctx.crash_at = var(crate::fsutil::CRASH_ENV);
         ctx.image_volumes = var("BERTH_IMAGE_VOLUMES").as_deref() != Some("0");
+        ctx.pull = var("BERTH_PULL").as_deref() != Some("0");
         Ok(ctx)
     }
 

@@ -179,3 +179,72 @@ pub fn remove_secret(ctx: &Context, name: &str) -> Result<(), PodmanError> {
     c.args(["secret", "rm", name]);
     ctx.host.run(c).map(drop).map_err(Into::into)
 }
+
+/// Whether podman's store holds `image` (`podman image exists`: exit 0
+/// yes, 1 no).
+///
+/// Errors: podman could not run or failed otherwise.
+pub fn image_exists(ctx: &Context, image: &str) -> Result<bool, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["image", "exists", "--", image]);
+    match ctx.host.run(c) {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == Some(1) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `podman pull -- IMAGE`: with `progress`, podman's progress goes to our
+/// stderr (a terminal); otherwise `--quiet` and captured.
+///
+/// Errors: the pull failed (podman's stderr in the message when captured).
+pub fn pull(ctx: &Context, image: &str, progress: bool) -> Result<(), PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.arg("pull");
+    if !progress {
+        c.arg("--quiet");
+        c.args(["--", image]);
+        return ctx.host.run(c).map(drop).map_err(Into::into);
+    }
+    c.args(["--", image])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    let program = crate::host::describe(&c);
+    let status = c.status().map_err(|e| HostError {
+        program: program.clone(),
+        reason: e.to_string(),
+        code: None,
+    })?;
+    if !status.success() {
+        return Err(PodmanError::Run(HostError {
+            program,
+            reason: status.to_string(),
+            code: status.code(),
+        }));
+    }
+    Ok(())
+}
+
+/// Makes `image` present as `policy` says (the definition's `Pull`):
+/// `missing` pulls when the store lacks it, `always` pulls, `never` only
+/// checks. Returns whether it pulled.
+///
+/// Errors: the pull failed, or `never` and the image is absent.
+pub fn ensure_image(
+    ctx: &Context,
+    image: &str,
+    policy: crate::definition::PullPolicy,
+    progress: bool,
+) -> Result<bool, PodmanError> {
+    use crate::definition::PullPolicy;
+    match policy {
+        PullPolicy::Always => pull(ctx, image, progress).map(|()| true),
+        PullPolicy::Missing if image_exists(ctx, image)? => Ok(false),
+        PullPolicy::Missing => pull(ctx, image, progress).map(|()| true),
+        PullPolicy::Never if image_exists(ctx, image)? => Ok(false),
+        PullPolicy::Never => Err(PodmanError::Output(format!(
+            "{image} is not in podman's store and Pull is never"
+        ))),
+    }
+}

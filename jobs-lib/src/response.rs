@@ -161,6 +161,44 @@ pub trait JobResponse {
     /// commits the response to success: a later failure is reported after
     /// what was already written.
     fn stream(&mut self) -> &mut dyn Write;
+    /// Sends one record (a line of text or a JSON object; geard's
+    /// `SuccessWithWrite` with `structured`) and flushes it, so the client
+    /// sees it as it is produced. Backpressure: the call blocks while the
+    /// client's pipe is full, so a slow reader slows the job, and nothing
+    /// is buffered without bound.
+    ///
+    /// Errors: the client went away (a broken pipe); the job should stop.
+    fn stream_record(&mut self, record: StreamRecord) -> std::io::Result<()> {
+        let w = self.stream();
+        match record {
+            StreamRecord::Line(l) => writeln!(w, "{l}")?,
+            StreamRecord::Object(v) => writeln!(w, "{v}")?,
+        }
+        w.flush()
+    }
+}
+
+/// One streamed record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamRecord {
+    /// A line of text, without its newline.
+    Line(String),
+    /// A JSON object.
+    Object(serde_json::Value),
+}
+
+/// How a [`Response`] writes its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// Text: lines as they are, objects as compact JSON, one a line; the
+    /// caller prints the final answer itself.
+    Text,
+    /// JSON lines: every record is one JSON object on a line (a text line
+    /// as `{"Line": …}`), and [`Finish::finish`] writes the final record,
+    /// exactly one: `{"Result": "Ok"|"Accepted", …data, …pending}` on
+    /// success (pending data only then), `{"Error": {…}}` on failure, also
+    /// after records were streamed.
+    JsonLines,
 }
 
 /// Ends a response, once: `finish` consumes it.
@@ -178,6 +216,7 @@ pub struct Response<W: Write> {
     stream_result: bool,
     pending: Vec<(String, serde_json::Value)>,
     streamed: bool,
+    format: StreamFormat,
 }
 
 impl<W: Write> Response<W> {
@@ -188,7 +227,48 @@ impl<W: Write> Response<W> {
             stream_result,
             pending: Vec::new(),
             streamed: false,
+            format: StreamFormat::Text,
         }
+    }
+
+    /// A streaming response writing JSON lines into `out`, the final
+    /// record included (see [`StreamFormat::JsonLines`]).
+    pub fn json_lines(out: W) -> Response<W> {
+        Response {
+            format: StreamFormat::JsonLines,
+            ..Response::new(out, true)
+        }
+    }
+}
+
+/// The final record of a JSON-lines stream for `outcome`: the success's
+/// data object with the pending data and `Result` (and `Warnings`), or
+/// `{"Error": …}`.
+pub fn final_record(outcome: &Result<Reply, JobError>) -> serde_json::Value {
+    match outcome {
+        Ok(reply) => {
+            let mut data = match &reply.success.data {
+                serde_json::Value::Object(m) => m.clone(),
+                serde_json::Value::Null => serde_json::Map::new(),
+                other => {
+                    let mut m = serde_json::Map::new();
+                    m.insert("Data".into(), other.clone());
+                    m
+                }
+            };
+            for (k, v) in &reply.pending {
+                data.insert(k.clone(), v.clone());
+            }
+            if !reply.success.warnings.is_empty() {
+                data.insert("Warnings".into(), serde_json::json!(reply.success.warnings));
+            }
+            data.insert(
+                "Result".into(),
+                serde_json::to_value(reply.success.kind).expect("kind"),
+            );
+            serde_json::Value::Object(data)
+        }
+        Err(e) => serde_json::json!({ "Error": e }),
     }
 }
 
@@ -208,18 +288,35 @@ impl<W: Write> JobResponse for Response<W> {
         self.streamed = true;
         &mut self.out
     }
+
+    fn stream_record(&mut self, record: StreamRecord) -> std::io::Result<()> {
+        self.streamed = true;
+        match (self.format, record) {
+            (StreamFormat::Text, StreamRecord::Line(l)) => writeln!(self.out, "{l}")?,
+            (_, StreamRecord::Object(v)) => writeln!(self.out, "{v}")?,
+            (StreamFormat::JsonLines, StreamRecord::Line(l)) => {
+                writeln!(self.out, "{}", serde_json::json!({ "Line": l }))?
+            }
+        }
+        self.out.flush()
+    }
 }
 
 impl<W: Write> Finish for Response<W> {
     type Output = Result<Reply, JobError>;
 
     fn finish(mut self, outcome: Result<Success, JobError>) -> Self::Output {
-        let _ = self.out.flush();
-        outcome.map(|success| Reply {
+        let out = outcome.map(|success| Reply {
             success,
             pending: std::mem::take(&mut self.pending),
             streamed: self.streamed,
-        })
+        });
+        if self.format == StreamFormat::JsonLines {
+            // The one final record; a client that went away gets nothing.
+            let _ = writeln!(self.out, "{}", final_record(&out));
+        }
+        let _ = self.out.flush();
+        out
     }
 }
 
@@ -255,6 +352,84 @@ mod tests {
         let reply = r.finish(Ok(Success::ok())).unwrap();
         assert!(reply.streamed);
         assert_eq!(buf, b"line\n");
+    }
+
+    #[test]
+    fn json_lines_stream_then_failure_is_one_final_record_without_pending() {
+        let mut buf = Vec::new();
+        let mut r = Response::json_lines(&mut buf);
+        r.write_pending_success("PortMapping", serde_json::json!([1]));
+        r.stream_record(StreamRecord::Line("hi".into())).unwrap();
+        r.stream_record(StreamRecord::Object(serde_json::json!({"A": 1})))
+            .unwrap();
+        let e = r
+            .finish(Err(ERR_CONTAINER_CREATE_FAILED.into()))
+            .unwrap_err();
+        assert!(e.is(ERR_CONTAINER_CREATE_FAILED));
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0], serde_json::json!({"Line": "hi"}));
+        assert_eq!(lines[1], serde_json::json!({"A": 1}));
+        assert!(lines[2]["Error"]["Message"].is_string(), "{text}");
+        assert!(!text.contains("PortMapping"), "{text}");
+    }
+
+    #[test]
+    fn json_lines_success_carries_pending_data_once() {
+        let mut buf = Vec::new();
+        let mut r = Response::json_lines(&mut buf);
+        r.write_pending_success("PortMapping", serde_json::json!([2]));
+        r.stream_record(StreamRecord::Line("x".into())).unwrap();
+        let reply = r
+            .finish(Ok(Success::ok().data(serde_json::json!({"Id": "a"}))))
+            .unwrap();
+        assert!(reply.streamed);
+        let text = String::from_utf8(buf).unwrap();
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(
+            last,
+            serde_json::json!({"Id": "a", "PortMapping": [2], "Result": "Ok"})
+        );
+        assert_eq!(text.lines().filter(|l| l.contains("Result")).count(), 1);
+    }
+
+    /// A writer that takes at most `cap` records before its reader has
+    /// consumed them: the job blocks (backpressure), it does not buffer.
+    #[test]
+    fn a_slow_reader_holds_the_job_back() {
+        use std::sync::mpsc::sync_channel;
+        struct Chan(std::sync::mpsc::SyncSender<Vec<u8>>);
+        impl Write for Chan {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .send(b.to_vec())
+                    .map_err(|_| std::io::ErrorKind::BrokenPipe)?;
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (tx, rx) = sync_channel(1);
+        let produced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p = produced.clone();
+        let job = std::thread::spawn(move || {
+            let mut r = Response::new(Chan(tx), true);
+            for i in 0..5 {
+                r.stream_record(StreamRecord::Line(i.to_string())).unwrap();
+                p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // One record is in the channel and the job blocks on the next.
+        assert!(produced.load(std::sync::atomic::Ordering::SeqCst) <= 2);
+        let got: Vec<Vec<u8>> = rx.iter().collect();
+        job.join().unwrap();
+        assert_eq!(got.concat(), b"0\n1\n2\n3\n4\n");
     }
 
     #[test]

@@ -7,9 +7,11 @@ use berth_jobs::jobs::{self, dispatch, Job};
 use berth_jobs::ports::Probe;
 use berth_jobs::request_id::RequestIdentifier;
 use berth_jobs::response::{Reply, Response, SuccessKind};
-use berth_jobs::systemd::{Systemd, SystemdError, UnitState};
+use berth_jobs::systemd::{
+    JournalEvent, JournalQuery, ServiceOutcome, Systemd, SystemdError, UnitOp, UnitState,
+};
 use std::cell::RefCell;
-use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -28,6 +30,14 @@ struct Script {
     state_dir: Option<std::path::PathBuf>,
     /// `unit -> (ActiveState, SubState)`, before everything above.
     states: std::collections::HashMap<String, (String, String)>,
+    /// Journal events `read_journal` hands out (None: idle), then idle
+    /// forever when following.
+    journal: Vec<Option<serde_json::Value>>,
+    /// Results of the next waited jobs (default `done`).
+    job_results: std::collections::VecDeque<String>,
+    /// Outcomes of the next `service_outcome` calls (default: failed,
+    /// exit status 3).
+    outcomes: std::collections::VecDeque<ServiceOutcome>,
 }
 
 #[derive(Clone, Default)]
@@ -105,14 +115,66 @@ impl Systemd for FakeSystemd {
         self.0.borrow_mut().calls.push(call);
         Ok(())
     }
-    fn journal(
+    fn read_journal(
         &self,
-        units: &[String],
-        lines: u32,
-        out: &mut dyn Write,
+        q: &JournalQuery,
+        each: &mut dyn FnMut(JournalEvent) -> ControlFlow<()>,
     ) -> Result<(), SystemdError> {
-        writeln!(out, "journal of {} ({lines})", units.join(",")).unwrap();
+        let entries = {
+            let mut s = self.0.borrow_mut();
+            s.calls.push(format!(
+                "journal {} lines={:?} follow={}",
+                q.units.join(","),
+                q.lines,
+                q.follow
+            ));
+            std::mem::take(&mut s.journal)
+        };
+        for e in entries {
+            let ev = match e {
+                Some(v) => {
+                    // "UNIT" stands for the unit asked about (a run's is random).
+                    let mut m = v.as_object().unwrap().clone();
+                    for val in m.values_mut() {
+                        if val == "UNIT" {
+                            *val = q.units[0].clone().into();
+                        }
+                    }
+                    JournalEvent::Entry(m)
+                }
+                None => JournalEvent::Idle,
+            };
+            if each(ev).is_break() {
+                return Ok(());
+            }
+        }
+        if q.follow {
+            // A follow never ends by itself: idle until told to stop.
+            for _ in 0..1000 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                if each(JournalEvent::Idle).is_break() {
+                    return Ok(());
+                }
+            }
+            panic!("a follow did not stop");
+        }
         Ok(())
+    }
+    fn run_unit_job(&self, op: UnitOp, unit: &str) -> Result<String, SystemdError> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("wait {op:?} {unit}"));
+        Ok(s.job_results.pop_front().unwrap_or_else(|| "done".into()))
+    }
+    fn service_outcome(&self, unit: &str) -> Result<ServiceOutcome, SystemdError> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("outcome {unit}"));
+        Ok(s.outcomes.pop_front().unwrap_or(ServiceOutcome {
+            load_state: "loaded".into(),
+            active_state: "failed".into(),
+            result: "exit-code".into(),
+            exec_main_code: 1,
+            exec_main_status: 3,
+        }))
     }
 }
 
@@ -123,6 +185,7 @@ fn setup() -> (tempfile::TempDir, Context, FakeSystemd) {
     ctx.probe = Probe::Skip;
     ctx.selinux = false;
     ctx.image_volumes = false;
+    ctx.pull = false;
     ctx.set_log(Box::new(|_| {}));
     (d, ctx, fake)
 }
@@ -280,6 +343,8 @@ fn secret_values_and_run_env_never_reach_an_argv() {
                 name: "TOKEN".into(),
                 value: "s3cr3t-run".into(),
             }],
+            detach: true,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -320,6 +385,7 @@ fn install(id: &str, ports: &[(u16, u16)]) -> jobs::InstallContainerRequest {
             ..Definition::default()
         },
         unmask: false,
+        wait: false,
     }
 }
 
@@ -494,14 +560,20 @@ fn start_stop_persist_and_throttle() {
     run(&ctx, &install("web", &[(80, 0)])).unwrap();
     let r = run(
         &ctx,
-        &jobs::StartedContainerStateRequest { id: "web".into() },
+        &jobs::StartedContainerStateRequest {
+            id: "web".into(),
+            wait: false,
+        },
     )
     .unwrap();
     assert_eq!(r.success.kind, SuccessKind::Accepted);
     assert!(stored(&ctx, "web").unwrap().started);
     run(
         &ctx,
-        &jobs::StoppedContainerStateRequest { id: "web".into() },
+        &jobs::StoppedContainerStateRequest {
+            id: "web".into(),
+            wait: false,
+        },
     )
     .unwrap();
     assert!(!stored(&ctx, "web").unwrap().started);
@@ -513,7 +585,10 @@ fn start_stop_persist_and_throttle() {
     fake.0.borrow_mut().changing = Some("activating".into());
     let e = run(
         &ctx,
-        &jobs::StartedContainerStateRequest { id: "web".into() },
+        &jobs::StartedContainerStateRequest {
+            id: "web".into(),
+            wait: false,
+        },
     )
     .unwrap_err();
     assert!(e.is(error::ERR_START_REQUEST_THROTTLED), "{e}");
@@ -521,18 +596,31 @@ fn start_stop_persist_and_throttle() {
         !stored(&ctx, "web").unwrap().started,
         "throttled start changes nothing"
     );
-    let e = run(&ctx, &jobs::RestartContainerRequest { id: "web".into() }).unwrap_err();
+    let e = run(
+        &ctx,
+        &jobs::RestartContainerRequest {
+            id: "web".into(),
+            wait: false,
+        },
+    )
+    .unwrap_err();
     assert!(e.is(error::ERR_RESTART_REQUEST_THROTTLED));
     fake.0.borrow_mut().changing = Some("deactivating".into());
     let e = run(
         &ctx,
-        &jobs::StoppedContainerStateRequest { id: "web".into() },
+        &jobs::StoppedContainerStateRequest {
+            id: "web".into(),
+            wait: false,
+        },
     )
     .unwrap_err();
     assert!(e.is(error::ERR_STOP_REQUEST_THROTTLED));
     let e = run(
         &ctx,
-        &jobs::StartedContainerStateRequest { id: "nope".into() },
+        &jobs::StartedContainerStateRequest {
+            id: "nope".into(),
+            wait: false,
+        },
     )
     .unwrap_err();
     assert!(e.is(error::ERR_CONTAINER_NOT_FOUND));
@@ -591,14 +679,19 @@ fn environment_put_patch_get() {
 
 #[test]
 fn logs_stream_and_are_bounded() {
-    let (_d, ctx, _f) = setup();
+    let (_d, ctx, fake) = setup();
     run(&ctx, &install("web", &[])).unwrap();
+    fake.0.borrow_mut().journal = vec![Some(serde_json::json!({
+        "__REALTIME_TIMESTAMP": "0", "SYSLOG_IDENTIFIER": "podman", "_PID": "7",
+        "_SYSTEMD_UNIT": "berth-web.service", "MESSAGE": "hello"
+    }))];
     let mut buf = Vec::new();
     let r = dispatch(
         &ctx,
         &jobs::ContainerLogRequest {
             id: "web".into(),
-            lines: 5,
+            lines: Some(5),
+            ..Default::default()
         },
         None,
         Response::new(&mut buf, true),
@@ -607,17 +700,290 @@ fn logs_stream_and_are_bounded() {
     assert!(r.streamed);
     assert_eq!(
         String::from_utf8(buf).unwrap(),
-        "journal of berth-web.service (5)\n"
+        "1970-01-01T00:00:00.000000Z podman[7]: hello\n"
     );
+    assert!(fake
+        .0
+        .borrow()
+        .calls
+        .contains(&"journal berth-web.service lines=Some(5) follow=false".to_string()));
     let e = run(
         &ctx,
         &jobs::ContainerLogRequest {
             id: "web".into(),
-            lines: jobs::MAX_LOG_LINES + 1,
+            lines: Some(jobs::MAX_LOG_LINES + 1),
+            ..Default::default()
         },
     )
     .unwrap_err();
     assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+}
+
+#[test]
+fn logs_json_lines_then_one_final_record() {
+    let (_d, ctx, fake) = setup();
+    run(&ctx, &install("web", &[])).unwrap();
+    fake.0.borrow_mut().journal = vec![
+        Some(serde_json::json!({"MESSAGE": "a", "_SYSTEMD_UNIT": "berth-web.service"})),
+        None,
+        Some(serde_json::json!({"MESSAGE": "b", "_SYSTEMD_UNIT": "berth-web.service"})),
+    ];
+    let mut buf = Vec::new();
+    dispatch(
+        &ctx,
+        &jobs::ContainerLogRequest {
+            id: "web".into(),
+            json: true,
+            ..Default::default()
+        },
+        None,
+        Response::json_lines(&mut buf),
+    )
+    .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["Message"], "a");
+    assert_eq!(lines[1]["Message"], "b");
+    assert_eq!(lines[2]["Result"], "Ok");
+    assert_eq!(lines[2]["Entries"], 2);
+}
+
+/// A follow ends by itself once the container is deleted.
+#[test]
+fn logs_follow_ends_when_the_container_is_deleted() {
+    let (_d, ctx, fake) = setup();
+    run(&ctx, &install("web", &[])).unwrap();
+    fake.0.borrow_mut().journal = vec![Some(serde_json::json!({"MESSAGE": "x"})), None];
+    // Deleted before the follow idles.
+    std::fs::remove_file(ctx.paths.definition_file("web")).unwrap();
+    let mut buf = Vec::new();
+    // `require` at the start needs it: put it back, then delete it from
+    // inside the stream.
+    run(&ctx, &install("web", &[])).unwrap();
+    struct DeleteOnWrite<'a>(&'a Context, &'a mut Vec<u8>);
+    impl std::io::Write for DeleteOnWrite<'_> {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let _ = std::fs::remove_file(self.0.paths.definition_file("web"));
+            self.1.write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let r = dispatch(
+        &ctx,
+        &jobs::ContainerLogRequest {
+            id: "web".into(),
+            follow: true,
+            ..Default::default()
+        },
+        None,
+        Response::new(DeleteOnWrite(&ctx, &mut buf), true),
+    )
+    .unwrap();
+    assert_eq!(r.success.data["Deleted"], true);
+    assert!(String::from_utf8(buf).unwrap().ends_with(": x\n"));
+}
+
+/// An attached run streams the unit's own stdout lines (not systemd's or
+/// podman's messages) and answers the container's exit status.
+#[test]
+fn run_streams_its_output_and_returns_the_exit_status() {
+    let (_d, ctx, fake) = setup();
+    fake.0.borrow_mut().journal = vec![
+        Some(serde_json::json!({"MESSAGE": "hi", "_TRANSPORT": "stdout", "_SYSTEMD_UNIT": "UNIT"})),
+        Some(serde_json::json!({"MESSAGE": "Started.", "_TRANSPORT": "journal", "UNIT": "UNIT"})),
+        None,
+    ];
+    let mut buf = Vec::new();
+    let r = dispatch(
+        &ctx,
+        &jobs::RunContainerRequest {
+            image: "localhost/busybox".into(),
+            command: vec!["sh".into(), "-c".into(), "echo hi; exit 3".into()],
+            ..Default::default()
+        },
+        None,
+        Response::json_lines(&mut buf),
+    );
+    let reply = r.unwrap();
+    assert_eq!(reply.success.data["ExitStatus"], 3);
+    let text = String::from_utf8(buf).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0], r#"{"Line":"hi"}"#);
+    assert!(lines[1].contains(r#""ExitStatus":3"#), "{text}");
+    assert!(fake
+        .0
+        .borrow()
+        .calls
+        .iter()
+        .any(|c| c.starts_with("outcome berth-run-")));
+}
+
+/// A failure after streaming started is the final record, the lines
+/// streamed before it stay, and pending data is dropped.
+#[test]
+fn run_failure_after_streaming_is_the_final_record() {
+    let (_d, ctx, fake) = setup();
+    {
+        let mut s = fake.0.borrow_mut();
+        s.outcomes.push_back(ServiceOutcome {
+            load_state: "not-found".into(),
+            active_state: "inactive".into(),
+            result: "unknown".into(),
+            exec_main_code: 0,
+            exec_main_status: 0,
+        });
+    }
+    struct Streaming;
+    impl Job for Streaming {
+        fn name(&self) -> &'static str {
+            "streaming"
+        }
+        fn execute(
+            &self,
+            ctx: &Context,
+            resp: &mut dyn berth_jobs::response::JobResponse,
+        ) -> Result<berth_jobs::response::Success, JobError> {
+            resp.write_pending_success("PortMapping", serde_json::json!([1]));
+            resp.stream_record(berth_jobs::response::StreamRecord::Line("one".into()))
+                .unwrap();
+            let o = ctx.systemd.service_outcome("x.service").unwrap();
+            Err(JobError::from(error::ERR_CONTAINER_START_FAILED).detail(o.result))
+        }
+    }
+    let mut buf = Vec::new();
+    let e = dispatch(&ctx, &Streaming, None, Response::json_lines(&mut buf)).unwrap_err();
+    assert!(e.is(error::ERR_CONTAINER_START_FAILED));
+    let text = String::from_utf8(buf).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0], r#"{"Line":"one"}"#);
+    assert!(lines[1].starts_with(r#"{"Error":"#), "{text}");
+    assert!(!text.contains("PortMapping"));
+}
+
+/// start, stop, restart and install --start wait for systemd's job and
+/// report a failed one with the unit's result and the journal's tail.
+#[test]
+fn waiting_reports_the_job_result() {
+    let (_d, ctx, fake) = setup();
+    run(&ctx, &install("web", &[])).unwrap();
+    let r = run(
+        &ctx,
+        &jobs::StartedContainerStateRequest {
+            id: "web".into(),
+            wait: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(r.success.kind, SuccessKind::Ok);
+    assert_eq!(r.success.data["JobResult"], "done");
+    assert!(fake
+        .0
+        .borrow()
+        .calls
+        .contains(&"wait Start berth-web.service".to_string()));
+
+    {
+        let mut s = fake.0.borrow_mut();
+        s.job_results.push_back("failed".into());
+        s.journal = vec![Some(
+            serde_json::json!({"MESSAGE": "boom", "SYSLOG_IDENTIFIER": "podman"}),
+        )];
+    }
+    let e = run(
+        &ctx,
+        &jobs::RestartContainerRequest {
+            id: "web".into(),
+            wait: true,
+        },
+    )
+    .unwrap_err();
+    assert!(e.is(error::ERR_CONTAINER_RESTART_FAILED), "{e}");
+    let detail = e.detail.clone().unwrap();
+    assert!(
+        detail.contains("the job ended failed (unit result exit-code)"),
+        "{detail}"
+    );
+    assert!(detail.contains("podman: boom"), "{detail}");
+    assert_eq!(e.data.as_ref().unwrap()["JobResult"], "failed");
+
+    fake.0.borrow_mut().job_results.push_back("done".into());
+    let r = run(
+        &ctx,
+        &jobs::StoppedContainerStateRequest {
+            id: "web".into(),
+            wait: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.success.message.as_deref(),
+        Some("stopped web (berth-web.service)")
+    );
+
+    fake.0.borrow_mut().job_results.push_back("timeout".into());
+    let mut req = install("db", &[]);
+    req.definition.started = true;
+    req.wait = true;
+    let e = run(&ctx, &req).unwrap_err();
+    assert!(e.is(error::ERR_CONTAINER_START_FAILED), "{e}");
+    assert!(e.detail.unwrap().contains("ended timeout"));
+    // A failed install rolls back: nothing is left.
+    assert!(stored(&ctx, "db").is_none());
+}
+
+#[test]
+fn content_is_env_only_and_purge_needs_yes() {
+    let (_d, ctx, _fake) = setup();
+    let mut req = install("web", &[]);
+    req.definition.environment = Some(berth_jobs::definition::Environment {
+        variables: vec![berth_jobs::definition::EnvVar {
+            name: "A".into(),
+            value: "1".into(),
+        }],
+    });
+    run(&ctx, &req).unwrap();
+    let r = run(
+        &ctx,
+        &jobs::ContentRequest {
+            id: "web".into(),
+            content_type: "env".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.success.data["Content"], "A=1\n");
+    let e = run(
+        &ctx,
+        &jobs::ContentRequest {
+            id: "web".into(),
+            content_type: "gitarchive".into(),
+        },
+    )
+    .unwrap_err();
+    assert!(e.is(error::ERR_CONTENT_TYPE_DOES_NOT_MATCH));
+    assert_eq!(e.kind, error::FailureKind::NotAcceptable);
+
+    let i = run(&ctx, &jobs::InspectContainerRequest { id: "web".into() }).unwrap();
+    assert_eq!(i.success.data["Units"][0]["Name"], "berth-web.service");
+    assert!(!i.success.message.unwrap().contains("A=1"));
+    assert_eq!(
+        i.success.data["Definition"]["Environment"]["Variables"][0]["Value"],
+        "(hidden)"
+    );
+
+    let e = run(&ctx, &jobs::PurgeContainersRequest { confirm: false }).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+    run(&ctx, &install("db", &[])).unwrap();
+    let r = run(&ctx, &jobs::PurgeContainersRequest { confirm: true }).unwrap();
+    assert_eq!(r.success.data["Deleted"], serde_json::json!(["db", "web"]));
+    assert!(stored(&ctx, "web").is_none() && stored(&ctx, "db").is_none());
 }
 
 #[test]
@@ -653,6 +1019,8 @@ fn link_and_run() {
             image: "localhost/busybox".into(),
             command: vec!["echo".into(), "hi".into()],
             environment: vec![],
+            detach: true,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -833,8 +1201,22 @@ fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
     let pending_a = ctx.paths.pending_dir().join("a");
     // Every kind of mutating job on b succeeds while a's cleanup fails.
     run(&ctx, &install("b", &[(80, 0)])).unwrap();
-    run(&ctx, &jobs::StartedContainerStateRequest { id: "b".into() }).unwrap();
-    run(&ctx, &jobs::StoppedContainerStateRequest { id: "b".into() }).unwrap();
+    run(
+        &ctx,
+        &jobs::StartedContainerStateRequest {
+            id: "b".into(),
+            wait: false,
+        },
+    )
+    .unwrap();
+    run(
+        &ctx,
+        &jobs::StoppedContainerStateRequest {
+            id: "b".into(),
+            wait: false,
+        },
+    )
+    .unwrap();
     run(
         &ctx,
         &jobs::PatchEnvironmentRequest {
@@ -1035,7 +1417,10 @@ fn stop_cancels_a_start_in_progress() {
     fake.0.borrow_mut().calls.clear();
     let r = run(
         &ctx,
-        &jobs::StoppedContainerStateRequest { id: "web".into() },
+        &jobs::StoppedContainerStateRequest {
+            id: "web".into(),
+            wait: false,
+        },
     );
     // delete/stop wait for nothing here: stop only queues the job.
     let r = r.unwrap();

@@ -18,27 +18,83 @@ use crate::error::{
 };
 use crate::response::{JobResponse, Success};
 use crate::store::PendingKind;
-use crate::systemd::{service_unit, socket_unit};
+use crate::systemd::{service_unit, socket_unit, JournalEvent, JournalQuery, UnitOp};
+
+/// How many journal lines a failed job reports.
+pub const FAILED_JOURNAL_LINES: u32 = 10;
+
+/// The failure of a systemd job on `unit` that ended with `result` (not
+/// `done`): geard's `fail` message, the job's and the unit's result in the
+/// detail, then the last journal lines of `units`; the same as data
+/// (`Unit`, `JobResult`, `UnitResult`, `Journal`).
+pub(crate) fn job_failed(
+    ctx: &Context,
+    fail: SimpleJobError,
+    unit: &str,
+    result: &str,
+    units: &[String],
+) -> JobError {
+    let unit_result = ctx
+        .systemd
+        .service_outcome(unit)
+        .map(|o| o.result)
+        .unwrap_or_else(|_| "unknown".into());
+    let mut lines = Vec::new();
+    let q = JournalQuery {
+        units: units.to_vec(),
+        lines: Some(FAILED_JOURNAL_LINES),
+        ..JournalQuery::default()
+    };
+    let _ = ctx.systemd.read_journal(&q, &mut |ev| {
+        if let JournalEvent::Entry(e) = ev {
+            lines.push(crate::logfmt::short(&e));
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    let mut detail = format!("{unit}: the job ended {result} (unit result {unit_result})");
+    if !lines.is_empty() {
+        detail.push_str("; its journal ends:");
+        for l in &lines {
+            detail.push_str("\n  ");
+            detail.push_str(l);
+        }
+    }
+    fail.detail(detail).with_data(serde_json::json!({
+        "Unit": unit, "JobResult": result, "UnitResult": unit_result, "Journal": lines,
+    }))
+}
 
 /// Start container `id` and have it start at boot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StartedContainerStateRequest {
     /// The container id.
     pub id: String,
+    /// Wait for systemd's job to finish and report its result (a failed
+    /// job is this job's failure, with the journal's last lines); without
+    /// it, answer `Accepted` once the job is queued.
+    pub wait: bool,
 }
 
 /// Stop container `id` and keep it off at boot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoppedContainerStateRequest {
     /// The container id.
     pub id: String,
+    /// Wait for systemd's job to finish and report its result (a failed
+    /// job is this job's failure, with the journal's last lines); without
+    /// it, answer `Accepted` once the job is queued.
+    pub wait: bool,
 }
 
 /// Restart container `id`'s service.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RestartContainerRequest {
     /// The container id.
     pub id: String,
+    /// Wait for systemd's job to finish and report its result (a failed
+    /// job is this job's failure, with the journal's last lines); without
+    /// it, answer `Accepted` once the job is queued.
+    pub wait: bool,
 }
 
 /// Fails with `throttled` when any of `units` is in one of `states`.
@@ -73,7 +129,7 @@ const CHANGING: &[&str] = &["activating", "deactivating", "reloading", "refreshi
 /// unit that is `activating` (a hung start, a crash loop waiting to
 /// restart) is exactly what a stop must be able to cancel, and
 /// `StopUnit(…, "replace")` replaces the queued start job.
-fn change_state(ctx: &Context, id: &str, started: bool) -> Result<Success, JobError> {
+fn change_state(ctx: &Context, id: &str, started: bool, wait: bool) -> Result<Success, JobError> {
     let (fail, throttled, verb, states): (_, _, _, &[&str]) = if started {
         (
             ERR_CONTAINER_START_FAILED,
@@ -108,18 +164,42 @@ fn change_state(ctx: &Context, id: &str, started: bool) -> Result<Success, JobEr
             all
         };
         for u in &units {
-            let r = if started {
-                ctx.systemd.start_unit(u)
+            if wait {
+                let op = if started { UnitOp::Start } else { UnitOp::Stop };
+                let result = ctx
+                    .systemd
+                    .run_unit_job(op, u)
+                    .map_err(|e| fail.detail(e))?;
+                if result != "done" {
+                    return Err(job_failed(
+                        ctx,
+                        fail,
+                        u,
+                        &result,
+                        &all_units(id, &l.definition),
+                    ));
+                }
             } else {
-                ctx.systemd.stop_unit(u)
-            };
-            r.map_err(|e| fail.detail(e))?;
+                let r = if started {
+                    ctx.systemd.start_unit(u)
+                } else {
+                    ctx.systemd.stop_unit(u)
+                };
+                r.map_err(|e| fail.detail(e))?;
+            }
         }
         Ok(units)
     })();
     // The definition says what the units should do; a failed start or stop
     // leaves it saying so (the request was to have it on or off at boot).
     let mut done = match outcome {
+        Ok(units) if wait => Success::ok()
+            .data(serde_json::json!({"Id": id, "Started": started, "Units": units, "JobResult": "done"}))
+            .message(format!(
+                "{} {id} ({})",
+                if started { "started" } else { "stopped" },
+                units.join(", ")
+            )),
         Ok(units) => Success::accepted()
             .data(serde_json::json!({"Id": id, "Started": started, "Units": units}))
             .message(format!("{verb} {id} ({})", units.join(", "))),
@@ -148,7 +228,7 @@ impl Job for StartedContainerStateRequest {
         check_id(&self.id)
     }
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
-        change_state(ctx, &self.id, true)
+        change_state(ctx, &self.id, true, self.wait)
     }
 }
 
@@ -166,7 +246,7 @@ impl Job for StoppedContainerStateRequest {
         check_id(&self.id)
     }
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
-        change_state(ctx, &self.id, false)
+        change_state(ctx, &self.id, false, self.wait)
     }
 }
 
@@ -191,13 +271,37 @@ impl Job for RestartContainerRequest {
         // A socket-activated container restarts its service; the socket
         // keeps listening.
         let unit = service_unit(&self.id);
-        ctx.systemd
-            .restart_unit(&unit)
-            .map_err(|e| ERR_CONTAINER_RESTART_FAILED.detail(e))?;
+        let mut jobs = vec![(UnitOp::Restart, unit.clone())];
         if l.definition.socket_mode() != SocketMode::None {
-            ctx.systemd
-                .start_unit(&socket_unit(&self.id))
+            jobs.push((UnitOp::Start, socket_unit(&self.id)));
+        }
+        for (op, u) in &jobs {
+            if self.wait {
+                let result = ctx
+                    .systemd
+                    .run_unit_job(*op, u)
+                    .map_err(|e| ERR_CONTAINER_RESTART_FAILED.detail(e))?;
+                if result != "done" {
+                    return Err(job_failed(
+                        ctx,
+                        ERR_CONTAINER_RESTART_FAILED,
+                        u,
+                        &result,
+                        &units,
+                    ));
+                }
+            } else {
+                match op {
+                    UnitOp::Restart => ctx.systemd.restart_unit(u),
+                    _ => ctx.systemd.start_unit(u),
+                }
                 .map_err(|e| ERR_CONTAINER_RESTART_FAILED.detail(e))?;
+            }
+        }
+        if self.wait {
+            return Ok(Success::ok()
+                .data(serde_json::json!({"Id": self.id, "Unit": unit, "JobResult": "done"}))
+                .message(format!("restarted {}", self.id)));
         }
         Ok(Success::accepted()
             .data(serde_json::json!({"Id": self.id, "Unit": unit}))

@@ -37,6 +37,9 @@ pub struct InstallContainerRequest {
     /// Replace a mask on purpose (`berth install --unmask`); without it a
     /// masked id is refused and the mask stays.
     pub unmask: bool,
+    /// With `Started`: wait for the start job and report its result (see
+    /// [`super::StartedContainerStateRequest::wait`]).
+    pub wait: bool,
 }
 
 #[derive(Default)]
@@ -145,6 +148,23 @@ impl InstallContainerRequest {
     ) -> Result<Success, JobError> {
         let id = self.id.as_str();
         let mut def = self.definition.clone();
+        // Pulled before anything is reserved or written, so a bad image
+        // reference fails here, in one line, and the first client of a
+        // socket-activated container does not wait for a pull.
+        if ctx.pull {
+            use std::io::IsTerminal;
+            let progress = std::io::stderr().is_terminal();
+            crate::podman::ensure_image(ctx, &def.image, def.pull_policy(), progress).map_err(
+                |e| {
+                    ERR_CONTAINER_CREATE_FAILED.detail(format!(
+                        "pulling {} (Pull {}): {e}",
+                        def.image,
+                        def.pull_policy().as_str()
+                    ))
+                },
+            )?;
+            ctx.crash_point("pulled");
+        }
         // Data survives stop: the image's VOLUMEs become named volumes.
         crate::volumes::on_install(ctx, old.map(|l| &l.definition), &mut def);
         self.reserve_ports(ctx, old.map(|l| &l.definition), &mut def)?;
@@ -211,11 +231,29 @@ impl InstallContainerRequest {
         let mut kind = Success::ok();
         if def.started {
             for unit in start_units(id, &def) {
-                ctx.systemd
-                    .start_unit(&unit)
-                    .map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
+                if self.wait {
+                    let result = ctx
+                        .systemd
+                        .run_unit_job(crate::systemd::UnitOp::Start, &unit)
+                        .map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
+                    if result != "done" {
+                        return Err(super::control::job_failed(
+                            ctx,
+                            ERR_CONTAINER_START_FAILED,
+                            &unit,
+                            &result,
+                            &super::all_units(id, &def),
+                        ));
+                    }
+                } else {
+                    ctx.systemd
+                        .start_unit(&unit)
+                        .map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
+                }
             }
-            kind = Success::accepted();
+            if !self.wait {
+                kind = Success::accepted();
+            }
         }
         ctx.crash_point("started");
 

@@ -1,27 +1,36 @@
 //! The jobs (geard's `containers/jobs`): request types with `check()` and
 //! `execute()`, run by [`dispatch`].
 
+mod content;
 mod control;
 mod delete;
 mod environment;
 mod images;
+mod inspect;
 mod install;
 mod link;
 mod list;
+mod pull;
+mod purge;
 mod query;
 mod run;
 mod secrets;
+pub mod transient;
 mod volumes;
 
+pub use content::{ContentRequest, CONTENT_TYPES};
 pub use control::{
     RestartContainerRequest, StartedContainerStateRequest, StoppedContainerStateRequest,
 };
 pub use delete::DeleteContainerRequest;
 pub use environment::{GetEnvironmentRequest, PatchEnvironmentRequest, PutEnvironmentRequest};
 pub use images::ListImagesRequest;
+pub use inspect::InspectContainerRequest;
 pub use install::InstallContainerRequest;
 pub use link::{ContainerLinks, LinkContainersRequest};
 pub use list::ListContainersRequest;
+pub use pull::PullImageRequest;
+pub use purge::PurgeContainersRequest;
 pub use query::{
     ContainerLogRequest, ContainerPortsRequest, ContainerStatusRequest, MAX_LOG_LINES,
 };
@@ -34,7 +43,7 @@ use crate::definition::{validate_id, Definition, SocketMode};
 use crate::error::{JobError, ERR_RAN_TO_COMPLETION};
 use crate::journal::{self, Record};
 use crate::request_id::RequestIdentifier;
-use crate::response::{Finish, JobResponse, Reply, Success};
+use crate::response::{Finish, JobResponse, Reply, StreamRecord, Success};
 use crate::systemd::{proxy_unit, service_unit, socket_unit};
 use std::io::Write;
 
@@ -45,6 +54,12 @@ pub trait Job {
     /// The container it acts on, if one.
     fn container(&self) -> Option<&str> {
         None
+    }
+    /// Whether it streams records while it runs (logs, an attached run, a
+    /// build): the CLI then prints them as they come, and with `--json`
+    /// one JSON object a line, the final record last.
+    fn streams(&self) -> bool {
+        false
     }
     /// Whether it changes state (then it runs under the store lock and its
     /// reply is journaled by request id).
@@ -158,6 +173,9 @@ impl JobResponse for Recorder<'_> {
     }
     fn stream(&mut self) -> &mut dyn Write {
         self.inner.stream()
+    }
+    fn stream_record(&mut self, record: StreamRecord) -> std::io::Result<()> {
+        self.inner.stream_record(record)
     }
 }
 

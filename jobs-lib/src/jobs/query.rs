@@ -6,8 +6,10 @@ use super::{all_units, check_id, ports_json, Job};
 use crate::context::Context;
 use crate::definition::DefinitionError;
 use crate::error::{FailureKind, JobError, ERR_CONTAINER_NOT_FOUND};
-use crate::response::{JobResponse, Success, Table};
+use crate::response::{JobResponse, StreamRecord, Success, Table};
 use crate::systemd::{proxy_unit, service_unit, socket_unit};
+use crate::systemd::{JournalEvent, JournalQuery};
+use std::ops::ControlFlow;
 
 /// Most journal lines `logs` returns.
 pub const MAX_LOG_LINES: u32 = 10_000;
@@ -19,14 +21,26 @@ pub struct ContainerStatusRequest {
     pub id: String,
 }
 
-/// The journal of container `id`'s units, streamed, at most `lines` lines
-/// (1 to [`MAX_LOG_LINES`]) and 16 MiB.
-#[derive(Debug, Clone)]
+/// The journal of container `id`'s units (service, socket, proxy),
+/// streamed one record per entry: the last `lines` (1 to
+/// [`MAX_LOG_LINES`]) within `since`/`until`, then, with `follow`, every
+/// new entry until SIGINT/SIGTERM ([`crate::interrupt`]) or until the
+/// container is deleted. Read from `journalctl --output=json`.
+#[derive(Debug, Clone, Default)]
 pub struct ContainerLogRequest {
     /// The container id.
     pub id: String,
-    /// How many of the last lines.
-    pub lines: u32,
+    /// How many of the last entries (`None`: 100).
+    pub lines: Option<u32>,
+    /// Keep printing new entries.
+    pub follow: bool,
+    /// Entries at or after this time (journalctl's `--since` grammar).
+    pub since: Option<String>,
+    /// Entries at or before this time (journalctl's `--until` grammar).
+    pub until: Option<String>,
+    /// Each entry as a JSON object ([`crate::logfmt::to_json`]) instead of
+    /// a `short` line.
+    pub json: bool,
 }
 
 /// The port mapping of container `id`.
@@ -127,25 +141,94 @@ impl Job for ContainerLogRequest {
     fn container(&self) -> Option<&str> {
         Some(&self.id)
     }
+    fn streams(&self) -> bool {
+        true
+    }
     fn check(&self) -> Result<(), JobError> {
         check_id(&self.id)?;
-        if self.lines == 0 || self.lines > MAX_LOG_LINES {
+        let lines = self.lines.unwrap_or(100);
+        if lines == 0 || lines > MAX_LOG_LINES {
             return Err(JobError::invalid(format!(
-                "The number of lines must be from 1 to {MAX_LOG_LINES} (got {}).",
-                self.lines
+                "The number of lines must be from 1 to {MAX_LOG_LINES} (got {lines})."
             )));
+        }
+        for (what, t) in [("--since", &self.since), ("--until", &self.until)] {
+            if t.as_deref()
+                .is_some_and(|t| t.is_empty() || t.contains(['\n', '\0']))
+            {
+                return Err(JobError::invalid(format!(
+                    "{what} takes a time as journalctl does (e.g. \"2026-12-01 10:00\", \"-1h\", \"today\")."
+                )));
+            }
         }
         Ok(())
     }
     fn execute(&self, ctx: &Context, resp: &mut dyn JobResponse) -> Result<Success, JobError> {
         let l = ctx.store().require(&self.id)?;
-        let units = all_units(&self.id, &l.definition);
+        // The socket and the proxy too: what failed may be the listener.
+        let units = match l.definition.socket_mode() {
+            crate::definition::SocketMode::None => all_units(&self.id, &l.definition),
+            _ => vec![
+                socket_unit(&self.id),
+                proxy_unit(&self.id),
+                service_unit(&self.id),
+            ],
+        };
+        let query = JournalQuery {
+            units,
+            lines: Some(self.lines.unwrap_or(100)),
+            since: self.since.clone(),
+            until: self.until.clone(),
+            follow: self.follow,
+        };
+        let mut sent = 0u64;
+        let mut write_error = None;
+        let mut deleted = false;
         ctx.systemd
-            .journal(&units, self.lines, resp.stream())
+            .read_journal(&query, &mut |ev| match ev {
+                JournalEvent::Entry(e) => {
+                    let rec = if self.json {
+                        StreamRecord::Object(crate::logfmt::to_json(&e))
+                    } else {
+                        StreamRecord::Line(crate::logfmt::short(&e))
+                    };
+                    match resp.stream_record(rec) {
+                        Ok(()) => {
+                            sent += 1;
+                            ControlFlow::Continue(())
+                        }
+                        Err(e) => {
+                            write_error = Some(e);
+                            ControlFlow::Break(())
+                        }
+                    }
+                }
+                JournalEvent::Idle if crate::interrupt::requested() => ControlFlow::Break(()),
+                JournalEvent::Idle if self.follow && ctx.store().find(&self.id).is_none() => {
+                    deleted = true;
+                    ControlFlow::Break(())
+                }
+                JournalEvent::Idle => ControlFlow::Continue(()),
+            })
             .map_err(|e| {
                 JobError::new(FailureKind::Error, "Unable to read the container's log.").detail(e)
             })?;
-        Ok(Success::ok())
+        if let Some(e) = write_error {
+            // The reader went away (a closed pipe): nobody to answer.
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(
+                    JobError::new(FailureKind::Error, "Unable to write the log.")
+                        .detail(e.to_string()),
+                );
+            }
+        }
+        let mut done = Success::ok().data(serde_json::json!({
+            "Id": self.id, "Entries": sent, "Deleted": deleted,
+        }));
+        if deleted {
+            done = done.message(format!("berth: {} was deleted; the log ends here", self.id));
+        }
+        Ok(done)
     }
 }
 

@@ -1,7 +1,10 @@
 //! Run a one-off container (geard's `RunContainerRequest`) as a transient
 //! systemd unit `berth-run-<16 hex>.service` running `podman run --rm`
 //! (a one-off container asked for as such: its anonymous volumes go with
-//! it). Its output goes to the journal of that unit.
+//! it). Its output goes to the journal of that unit; attached (not
+//! `detach`), the job streams it from there as it is written and answers
+//! the container's exit status (podman's), read from the unit; SIGINT
+//! stops the unit ([`super::transient::attach`]).
 //!
 //! Values are root-only: the environment is not in the transient unit's
 //! `ExecStart` (a D-Bus property anyone reads, and podman's cmdline) but
@@ -11,14 +14,14 @@
 
 use super::Job;
 use crate::context::Context;
-use crate::definition::{validate_image_reference, Definition, EnvVar, Environment};
+use crate::definition::{validate_image_reference, Definition, EnvVar, Environment, PortPair};
 use crate::error::{JobError, ERR_CONTAINER_START_FAILED};
 use crate::request_id::RequestIdentifier;
 use crate::response::{JobResponse, Success};
 use std::path::Path;
 
 /// Run `image` once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunContainerRequest {
     /// The image.
     pub image: String,
@@ -26,6 +29,16 @@ pub struct RunContainerRequest {
     pub command: Vec<String>,
     /// Environment of the container.
     pub environment: Vec<EnvVar>,
+    /// Published ports (`--publish=EXTERNAL:INTERNAL`; an `External` of 0
+    /// lets podman choose).
+    pub ports: Vec<PortPair>,
+    /// Volumes as podman's `--volume` takes them (`SRC:DST[:OPTIONS]`).
+    pub volumes: Vec<String>,
+    /// Its own user namespace (`--userns=auto`), as geard's isolated run.
+    pub isolate: bool,
+    /// Return once the unit is started, with its name, instead of
+    /// streaming its output and returning its exit status.
+    pub detach: bool,
 }
 
 impl RunContainerRequest {
@@ -43,6 +56,19 @@ impl RunContainerRequest {
         if let Some(f) = env_file {
             a.push(format!("--env-file={}", f.display()));
         }
+        for p in &self.ports {
+            if p.external == 0 {
+                a.push(format!("--publish={}", p.internal));
+            } else {
+                a.push(format!("--publish={}:{}", p.external, p.internal));
+            }
+        }
+        for v in &self.volumes {
+            a.push(format!("--volume={v}"));
+        }
+        if self.isolate {
+            a.push("--userns=auto".into());
+        }
         a.push(self.image.clone());
         a.extend(self.command.iter().cloned());
         a
@@ -56,7 +82,22 @@ impl Job for RunContainerRequest {
     fn mutates(&self) -> bool {
         true
     }
+    fn streams(&self) -> bool {
+        !self.detach
+    }
     fn check(&self) -> Result<(), JobError> {
+        for v in &self.volumes {
+            if v.is_empty() || v.starts_with('-') || v.contains(['\n', '\0']) || !v.contains(':') {
+                return Err(JobError::invalid(format!(
+                    "--volume takes SRC:DST[:OPTIONS] as podman does (got {v:?})."
+                )));
+            }
+        }
+        if self.ports.iter().any(|p| p.internal == 0) {
+            return Err(JobError::invalid(
+                "A port's internal number must be from 1 to 65535.",
+            ));
+        }
         validate_image_reference("Image", &self.image)
             .map_err(|e| JobError::invalid("The image is not valid.").detail(e))?;
         let probe = Definition {
@@ -71,7 +112,7 @@ impl Job for RunContainerRequest {
             .validate_request()
             .map_err(|e| JobError::invalid("The request is not valid.").detail(e))
     }
-    fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
+    fn execute(&self, ctx: &Context, resp: &mut dyn JobResponse) -> Result<Success, JobError> {
         let name = format!("berth-run-{}", &RequestIdentifier::new_random().hex()[..16]);
         let unit = format!("{name}.service");
         let podman = ctx.host.resolve(&ctx.podman);
@@ -110,8 +151,26 @@ impl Job for RunContainerRequest {
             let _ = std::fs::remove_file(f);
         }
         started.map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
-        Ok(Success::accepted()
-            .data(serde_json::json!({"Unit": unit, "Image": self.image}))
-            .message(format!("started {unit}; its output: journalctl -u {unit}")))
+        if self.detach {
+            return Ok(Success::accepted()
+                .data(serde_json::json!({"Unit": unit, "Image": self.image}))
+                .message(unit));
+        }
+        let outcome = super::transient::attach(ctx, &unit, resp)?;
+        let status = outcome.exit_status();
+        let mut data = serde_json::json!({
+            "Unit": unit, "Image": self.image, "Result": outcome.result,
+            "ExitStatus": status, "Interrupted": crate::interrupt::requested(),
+        });
+        if status.is_none() {
+            data["ExitStatus"] = serde_json::Value::Null;
+            return Err(ERR_CONTAINER_START_FAILED
+                .detail(format!(
+                    "{unit} ended without an exit status (result {})",
+                    outcome.result
+                ))
+                .with_data(data));
+        }
+        Ok(Success::ok().data(data))
     }
 }

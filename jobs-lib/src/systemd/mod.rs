@@ -35,7 +35,7 @@
 
 pub mod dbus;
 
-use std::io::Write;
+use std::ops::ControlFlow;
 
 pub use crate::definition::names::{proxy_unit, service_unit, socket_unit};
 
@@ -97,7 +97,9 @@ pub trait Systemd {
     /// The unit's state (`LoadUnit` + its properties).
     fn unit_state(&self, unit: &str) -> Result<UnitState, SystemdError>;
     /// `StartTransientUnit(unit, "fail", [Description, ExecStart=argv,
-    /// ExecStopPost=cleanup])`; an empty `cleanup` sets no ExecStopPost.
+    /// ExecStopPost=cleanup, AddRef])`; an empty `cleanup` sets no
+    /// ExecStopPost. `AddRef` keeps the unit (and its exit status) until
+    /// this client disconnects, however it ended.
     fn start_transient(
         &self,
         unit: &str,
@@ -105,18 +107,122 @@ pub trait Systemd {
         argv: &[String],
         cleanup: &[String],
     ) -> Result<(), SystemdError>;
-    /// Writes the last `lines` journal lines of `units` to `out` (D-Bus has
-    /// no journal call: `journalctl`, with a clean environment).
-    fn journal(
+    /// Reads the journal of `query.units` (`journalctl --output=json`;
+    /// D-Bus has no journal call) and hands every entry to `each`, as it
+    /// is written when `query.follow`; `each` also gets
+    /// [`JournalEvent::Idle`] about four times a second while nothing
+    /// comes, so a follower can check whether to stop. `each` returning
+    /// `Break` ends the read (and `journalctl`) cleanly.
+    ///
+    /// Errors: `journalctl` could not run or failed (its stderr in the
+    /// message).
+    fn read_journal(
         &self,
-        units: &[String],
-        lines: u32,
-        out: &mut dyn Write,
+        query: &JournalQuery,
+        each: &mut dyn FnMut(JournalEvent) -> ControlFlow<()>,
     ) -> Result<(), SystemdError>;
+    /// Queues `op` on `unit` (`StartUnit`/`StopUnit`/`RestartUnit` with
+    /// "replace") and waits until systemd's job ends (the manager's
+    /// `JobRemoved` signal for that job), returning the job's result:
+    /// `done`, `canceled`, `timeout`, `failed`, `dependency` or `skipped`
+    /// (org.freedesktop.systemd1(5)). The default queues and answers
+    /// `done` (for managers that cannot wait).
+    fn run_unit_job(&self, op: UnitOp, unit: &str) -> Result<String, SystemdError> {
+        match op {
+            UnitOp::Start => self.start_unit(unit),
+            UnitOp::Stop => self.stop_unit(unit),
+            UnitOp::Restart => self.restart_unit(unit),
+        }
+        .map(|()| "done".to_owned())
+    }
+    /// How a service ran: its state, `Result` and main process's exit
+    /// (`ExecMainCode`, `ExecMainStatus`). The default knows only the
+    /// state.
+    fn service_outcome(&self, unit: &str) -> Result<ServiceOutcome, SystemdError> {
+        let s = self.unit_state(unit)?;
+        Ok(ServiceOutcome {
+            load_state: s.load_state,
+            active_state: s.active_state,
+            result: "unknown".into(),
+            exec_main_code: 0,
+            exec_main_status: 0,
+        })
+    }
+}
+
+/// What [`Systemd::run_unit_job`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitOp {
+    /// `StartUnit`.
+    Start,
+    /// `StopUnit`.
+    Stop,
+    /// `RestartUnit`.
+    Restart,
+}
+
+/// Which journal entries [`Systemd::read_journal`] reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalQuery {
+    /// The units (`--unit=`, each; their own and systemd's messages about them).
+    pub units: Vec<String>,
+    /// The last N entries (`--lines=`); `None`: all of them.
+    pub lines: Option<u32>,
+    /// `--since=` as journalctl takes it.
+    pub since: Option<String>,
+    /// `--until=` as journalctl takes it.
+    pub until: Option<String>,
+    /// Keep reading new entries (`--follow`).
+    pub follow: bool,
+}
+
+/// One event of [`Systemd::read_journal`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalEvent {
+    /// A journal entry as journalctl's JSON output has it (field names
+    /// such as `MESSAGE`, `_SYSTEMD_UNIT`, `__REALTIME_TIMESTAMP`).
+    Entry(serde_json::Map<String, serde_json::Value>),
+    /// Nothing new for a while.
+    Idle,
+}
+
+/// How a service ran (see [`Systemd::service_outcome`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServiceOutcome {
+    /// `loaded`, `not-found` (gone), …
+    pub load_state: String,
+    /// `active`, `inactive`, `failed`, …
+    pub active_state: String,
+    /// The service's `Result`: `success`, `exit-code`, `signal`, `timeout`, …
+    pub result: String,
+    /// `ExecMainCode`: 1 exited, 2 killed, 3 dumped core (waitid(2)'s
+    /// `si_code`); 0 not yet.
+    pub exec_main_code: i32,
+    /// `ExecMainStatus`: the exit status, or the signal number.
+    pub exec_main_status: i32,
+}
+
+impl ServiceOutcome {
+    /// The service has stopped running (`inactive` or `failed`).
+    pub fn ended(&self) -> bool {
+        matches!(self.active_state.as_str(), "inactive" | "failed")
+            || self.load_state == "not-found"
+    }
+
+    /// The main process's status as a shell reports it: the exit status,
+    /// or 128 + the signal number; `None` before it ended.
+    pub fn exit_status(&self) -> Option<i32> {
+        match self.exec_main_code {
+            1 => Some(self.exec_main_status),
+            2 | 3 => Some(128 + self.exec_main_status),
+            _ => None,
+        }
+    }
 }
 
 /// No systemd (`BERTH_SYSTEMD=none`): reloads, starts and stops succeed
-/// without doing anything; states are `unknown`; the journal is empty;
+/// without doing anything; states are `unknown`; the journal is empty; jobs are `done` at once;
 /// transient units cannot be started.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoSystemd;
@@ -151,11 +257,10 @@ impl Systemd for NoSystemd {
             "transient units need systemd (BERTH_SYSTEMD=none is set)".into(),
         ))
     }
-    fn journal(
+    fn read_journal(
         &self,
-        _units: &[String],
-        _lines: u32,
-        _out: &mut dyn Write,
+        _query: &JournalQuery,
+        _each: &mut dyn FnMut(JournalEvent) -> ControlFlow<()>,
     ) -> Result<(), SystemdError> {
         Ok(())
     }
