@@ -7,6 +7,7 @@ mod activation;
 mod cli;
 mod log;
 mod notify;
+mod proxy_protocol;
 mod relay;
 mod server;
 mod sys;
@@ -21,13 +22,15 @@ use crate::cli::Args;
 use crate::server::{Config, Keepalive, Server};
 use crate::target::Target;
 
-/// Pipe capacity a busy direction grows to (`None`: stay at the kernel's
-/// 64 KiB). 256 KiB, the buffer systemd-socket-proxyd uses. Measured with
-/// bench/proxy.sh back to back: on a loaded machine 64 KiB was a little
-/// cheaper per GiB, but on an idle one (where one stream reaches 11-13
-/// Gbit/s and the proxy is CPU-bound) 64 KiB cost 1.19x systemd-socket-
-/// proxyd's CPU per GiB and 256 KiB 1.02x, with 1.02x its throughput.
-const PIPE_SIZE: Option<usize> = Some(256 * 1024);
+/// Congestion control for the proxy's own loopback sockets (the backend
+/// side when the target is a loopback address, the client side when the
+/// listener is bound to one). The host default here is bbr, which paces
+/// every send with timers: on loopback, where there is no queue to
+/// control, that costs CPU for nothing. `reno` is built into every kernel
+/// and allowed to unprivileged sockets by default; measured with
+/// bench/proxy.sh (see bench/RESULTS-proxy.md). Non-loopback sockets keep
+/// the host's choice.
+const LOOPBACK_CONGESTION: &str = "reno";
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -81,9 +84,11 @@ fn run(args: Args) -> Result<(), String> {
         exit_idle_time: args
             .exit_idle_time
             .filter(|d| *d != std::time::Duration::MAX),
-        connect_timeout: args.connect_timeout,
+        connect_timeout: Some(args.connect_timeout).filter(|d| *d != std::time::Duration::MAX),
         keepalive,
-        pipe_size: PIPE_SIZE,
+        proxy_protocol: args.proxy_protocol,
+        loopback_congestion: (!args.no_loopback_congestion)
+            .then(|| std::ffi::CString::new(LOOPBACK_CONGESTION).expect("no NUL")),
         watchdog,
     };
     let mut server =
