@@ -36,7 +36,7 @@ use crate::notify::Notifier;
 use crate::proxy_protocol;
 use crate::relay::{Direction, Fault, PipePool, Pumped, TURN_BUDGET};
 use crate::sys::{self, Epoll};
-use crate::target::{is_loopback, RawAddr, Target};
+use crate::target::{is_loopback, probe, Connect, RawAddr, Target};
 use crate::{debug, info, warning};
 
 /// TCP keepalive settings applied to TCP sockets on both sides.
@@ -627,11 +627,7 @@ impl Server {
                 .as_deref()
                 .filter(|_| a.is_loopback());
             match a.connect(cc) {
-                Ok((fd, true)) => {
-                    self.won(slot, fd, a, false);
-                    return;
-                }
-                Ok((fd, false)) => {
+                Ok((fd, Connect::InProgress)) => {
                     if let Err(e) =
                         self.epoll
                             .add(fd.as_raw_fd(), EDGE, token(KIND_BACKEND, slot, gen))
@@ -649,6 +645,10 @@ impl Server {
                     if let Some(d) = *deadline {
                         self.timers.push(Reverse((d, slot, gen)));
                     }
+                    return;
+                }
+                Ok((fd, how)) => {
+                    self.won(slot, fd, a, false, how == Connect::Reset);
                     return;
                 }
                 Err(e) => *last_error = Some(e),
@@ -751,8 +751,9 @@ impl Server {
         }
     }
 
-    /// The backend connected on `fd` (`registered`: already in epoll).
-    fn won(&mut self, slot: usize, fd: OwnedFd, addr: RawAddr, registered: bool) {
+    /// The backend connected on `fd` (`registered`: already in epoll;
+    /// `reset`: and reset already, see [`Connect::Reset`]).
+    fn won(&mut self, slot: usize, fd: OwnedFd, addr: RawAddr, registered: bool, reset: bool) {
         let Some(conn) = self.conns[slot].as_mut() else {
             return;
         };
@@ -802,6 +803,18 @@ impl Server {
             info!("backend {} is up", self.cfg.targets[t]);
         }
         debug!("connection {slot}: connected to backend {addr:?}");
+        if reset {
+            // Nothing can reach the backend; what it sent is read to its
+            // end and delivered, then the client is reset.
+            conn.up.abandon(&mut self.pool);
+            conn.state = State::Draining {
+                client_failed: false,
+                deadline: Instant::now() + DRAIN_TIMEOUT,
+                poll: DRAIN_POLL_FIRST,
+            };
+            self.drain(slot);
+            return;
+        }
         let client_input = conn.client_input;
         self.step(slot, client_input, false);
     }
@@ -821,14 +834,13 @@ impl Server {
         };
         let mut i = 0;
         while i < attempts.len() {
-            let (fd, a) = &attempts[i];
-            match a.connect_again(fd) {
-                Ok(true) => {
+            match probe(&attempts[i].0) {
+                Ok(Connect::InProgress) => i += 1,
+                Ok(how) => {
                     let (fd, a) = attempts.swap_remove(i);
-                    self.won(slot, fd, a, true);
+                    self.won(slot, fd, a, true, how == Connect::Reset);
                     return;
                 }
-                Ok(false) => i += 1,
                 Err(e) => {
                     attempts.swap_remove(i);
                     *last_error = Some(e);
@@ -899,8 +911,10 @@ impl Server {
         };
         let mut budget = TURN_BUDGET;
         let (mut again, mut starved) = (false, false);
-        // Some(true): the client side failed; Some(false): the backend's.
-        let mut failed: Option<(bool, io::Error)> = None;
+        // (client side?, read fault?, error): which side failed, and whether
+        // reading from it (then what was read is still delivered) or writing
+        // to it did.
+        let mut failed: Option<(bool, bool, io::Error)> = None;
         for is_up in [true, false] {
             if !(if is_up { up } else { down }) {
                 continue;
@@ -920,33 +934,31 @@ impl Server {
                 Ok(Pumped::Budget) => again = true,
                 Ok(Pumped::NoPipe) => starved = true,
                 Err(Fault::Source(e)) => {
-                    failed = Some((is_up, e));
+                    failed = Some((is_up, true, e));
                     break;
                 }
                 Err(Fault::Destination(e)) => {
-                    failed = Some((!is_up, e));
+                    failed = Some((!is_up, false, e));
                     break;
                 }
             }
         }
-        if let Some((client_side, e)) = failed {
+        if let Some((client_side, read_fault, e)) = failed {
             debug!(
                 "connection {slot}: {} side failed: {e}; delivering what it sent, then \
                  resetting the other side",
                 if client_side { "client" } else { "backend" }
             );
-            let into_failed = if client_side {
-                &mut conn.down
+            let (into_failed, out_of_failed) = if client_side {
+                (&mut conn.down, &mut conn.up)
             } else {
-                &mut conn.up
+                (&mut conn.up, &mut conn.down)
             };
             into_failed.abandon(&mut self.pool);
-            let out_of_failed = if client_side {
-                &mut conn.up
-            } else {
-                &mut conn.down
-            };
-            out_of_failed.source_failed();
+            if read_fault {
+                out_of_failed.source_failed();
+            }
+            // Otherwise the failed side is read on to its end or error.
             conn.state = State::Draining {
                 client_failed: client_side,
                 deadline: Instant::now() + DRAIN_TIMEOUT,

@@ -459,3 +459,21 @@ pub fn readable_now(fd: RawFd) -> bool {
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     r > 0 && p.revents & libc::POLLIN != 0
 }
+
+/// The TCP state of a socket (`tcpi_state` of `TCP_INFO`: 1 established,
+/// 2 SYN sent, 7 closed, …).
+pub fn tcp_state(fd: RawFd) -> io::Result<u8> {
+    let mut info = [0u8; 256];
+    let mut len = info.len() as libc::socklen_t;
+    // SAFETY: info is valid for writes of len bytes.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    })?;
+    Ok(info[0])
+}

@@ -109,15 +109,15 @@ impl RawAddr {
     /// connecting it. `congestion` names a TCP congestion control to set
     /// first (ignored when refused).
     ///
-    /// Returns the socket and whether the connect already completed (UNIX
-    /// sockets and loopback usually do; otherwise wait for `EPOLLOUT` and
-    /// ask with [`connect_done`]).
+    /// Returns the socket and how far the connect got (UNIX sockets and
+    /// loopback usually complete at once; otherwise wait for `EPOLLOUT` and
+    /// ask with [`probe`]).
     ///
     /// # Errors
     /// socket(2)'s errors (e.g. `EMFILE`) and connect(2)'s immediate ones
     /// (`ECONNREFUSED`, also when a loopback refusal arrives at once;
     /// `ENOENT` for a missing UNIX path, `EAGAIN` for a full UNIX backlog).
-    pub fn connect(&self, congestion: Option<&CStr>) -> io::Result<(OwnedFd, bool)> {
+    pub fn connect(&self, congestion: Option<&CStr>) -> io::Result<(OwnedFd, Connect)> {
         // SAFETY: plain syscall; the result is checked.
         let fd = cvt(unsafe {
             libc::socket(
@@ -131,23 +131,6 @@ impl RawAddr {
         if let Some(cc) = congestion {
             sys::set_congestion(fd.as_raw_fd(), cc);
         }
-        match self.connect_again(&fd) {
-            Ok(true) => return Ok((fd, true)),
-            Ok(false) => {}
-            Err(e) => return Err(e),
-        }
-        // On loopback the handshake has usually completed by the time
-        // connect(2) returns EINPROGRESS (the SYN-ACK is processed when the
-        // socket lock is released): asking again says so (`EISCONN`, or a
-        // refusal), and saves waiting for EPOLLOUT and arming a timer.
-        let done = self.connect_again(&fd)?;
-        Ok((fd, done))
-    }
-
-    /// connect(2) on a socket that may be connecting already: `Ok(true)`
-    /// when connected, `Ok(false)` while in progress, the error when the
-    /// attempt failed (consuming `SO_ERROR`).
-    pub fn connect_again(&self, fd: &OwnedFd) -> io::Result<bool> {
         // SAFETY: storage holds a valid sockaddr of length len.
         let r = unsafe {
             libc::connect(
@@ -157,14 +140,54 @@ impl RawAddr {
             )
         };
         if r == 0 {
-            return Ok(true);
+            return Ok((fd, Connect::Done));
         }
         let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EISCONN) => Ok(true),
-            Some(libc::EALREADY | libc::EINPROGRESS | libc::EINTR) => Ok(false),
-            _ => Err(e),
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
         }
+        // On loopback the handshake has usually completed by the time
+        // connect(2) returns EINPROGRESS (the SYN-ACK is processed when the
+        // socket lock is released): asking at once says so, and saves
+        // waiting for EPOLLOUT and arming a timer.
+        let state = probe(&fd)?;
+        Ok((fd, state))
+    }
+}
+
+/// How far a connect got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connect {
+    /// Connected (the backend may already have sent bytes, or a FIN).
+    Done,
+    /// The handshake is still in flight.
+    InProgress,
+    /// Connected, and then the backend reset the connection before we
+    /// looked: what it sent first is queued on the socket and must be
+    /// relayed before the reset is.
+    Reset,
+}
+
+/// Asks a TCP socket whose connect(2) returned `EINPROGRESS` how it went,
+/// from its TCP state rather than with a second connect(2): when that one
+/// reports a failure the kernel disconnects the socket and drops whatever
+/// the backend sent before resetting.
+///
+/// # Errors
+/// The connect failed (`ECONNREFUSED`, `ETIMEDOUT`, `EHOSTUNREACH`, …).
+pub fn probe(fd: &OwnedFd) -> io::Result<Connect> {
+    const ESTABLISHED: u8 = 1;
+    const SYN_SENT: u8 = 2;
+    const CLOSE: u8 = 7;
+    match sys::tcp_state(fd.as_raw_fd())? {
+        SYN_SENT => Ok(Connect::InProgress),
+        CLOSE => match sys::take_socket_error(fd.as_raw_fd()) {
+            Some(e) if !matches!(e.raw_os_error(), Some(libc::ECONNRESET | libc::EPIPE)) => Err(e),
+            _ => Ok(Connect::Reset),
+        },
+        ESTABLISHED => Ok(Connect::Done),
+        // CLOSE_WAIT (the backend sent a FIN) and the rest: connected.
+        _ => Ok(Connect::Done),
     }
 }
 
