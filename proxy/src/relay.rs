@@ -306,16 +306,13 @@ impl Direction {
     fn step_mark(&mut self, src: RawFd) -> Result<bool, Fault> {
         if self.urgent.is_none() {
             let mut b = [0u8; 1];
-            match sys::recv(src, &mut b, libc::MSG_OOB | libc::MSG_DONTWAIT) {
-                Ok(1) => {
-                    // Still at the mark: the read below steps over it once
-                    // this byte was sent.
-                    self.urgent = Some(b[0]);
-                    return Ok(true);
-                }
-                // EINVAL: no urgent byte (or already read); EAGAIN: the
-                // urgent byte has not arrived yet; others: not TCP.
-                Ok(_) | Err(_) => {}
+            // Otherwise EINVAL: no urgent byte (or already read); EAGAIN:
+            // it has not arrived yet; others: not TCP.
+            if let Ok(1) = sys::recv(src, &mut b, libc::MSG_OOB | libc::MSG_DONTWAIT) {
+                // Still at the mark: the read below steps over it once this
+                // byte was sent.
+                self.urgent = Some(b[0]);
+                return Ok(true);
             }
         }
         // A plain read skips the urgent byte's place in the stream (without

@@ -764,7 +764,7 @@ impl Server {
         if let State::Connecting { attempts, .. } = &mut conn.state {
             attempts.clear();
         }
-        let inet = addr.to_socket_addr().is_some();
+        let inet = addr.socket_addr().is_some();
         if !registered {
             if let Err(e) = self
                 .epoll

@@ -69,7 +69,7 @@ pub struct RawAddr {
 
 impl fmt::Debug for RawAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_socket_addr() {
+        match self.socket_addr() {
             Some(a) => write!(f, "{a}"),
             None => write!(f, "unix({} bytes)", self.len),
         }
@@ -96,13 +96,13 @@ impl RawAddr {
     }
 
     /// The address as a `SocketAddr` (IPv4 and IPv6 only).
-    pub fn to_socket_addr(&self) -> Option<SocketAddr> {
+    pub fn socket_addr(self) -> Option<SocketAddr> {
         sys::sockaddr_to_std(&self.storage)
     }
 
     /// True for 127.0.0.0/8, `::1` and `::ffff:127.0.0.0/104`.
     pub fn is_loopback(&self) -> bool {
-        self.to_socket_addr().is_some_and(|a| is_loopback(a.ip()))
+        self.socket_addr().is_some_and(|a| is_loopback(a.ip()))
     }
 
     /// Opens a non-blocking, close-on-exec stream socket and starts
@@ -493,7 +493,7 @@ mod tests {
 
     fn one(spec: &str) -> SocketAddr {
         let mut t = Target::parse(spec).unwrap();
-        t.addrs(Instant::now())[0].to_socket_addr().unwrap()
+        t.addrs(Instant::now())[0].socket_addr().unwrap()
     }
 
     #[test]
