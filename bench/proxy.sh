@@ -17,8 +17,9 @@
 #
 # Usage: bench/proxy.sh   (env: RUNS DURATION RR CONN_SECS CONN_THREADS IDLE
 #                          IDLE_MIB PATHS, e.g. PATHS="direct sd-proxyd berth berth-bbr")
-# "berth-bbr" is berth-proxy with --no-loopback-congestion (host default
-# congestion control on its loopback sockets), to show what reno buys.
+# "berth-ALGO" is berth-proxy with --loopback-congestion=ALGO (e.g.
+# berth-default: the host's congestion control; berth-cubic), to show what
+# the default (reno) buys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,7 +79,7 @@ start_proxy() {
   case $1 in
     sd-proxyd) bin=$SDPROXY ;;
     berth) bin=$BERTH ;;
-    berth-bbr) bin=$BERTH; extra=(--no-loopback-congestion) ;;
+    berth-*) bin=$BERTH; extra=(--loopback-congestion="${1#berth-}") ;;
   esac
   PROXY_PORT=$(free_port)
   systemd-socket-activate -l "127.0.0.1:$PROXY_PORT" "$bin" "${extra[@]}" --connections-max=30000 \

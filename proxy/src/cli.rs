@@ -78,11 +78,12 @@ pub struct Args {
     #[arg(long, value_name = "VERSION", value_enum)]
     pub proxy_protocol: Option<crate::proxy_protocol::Version>,
 
-    /// Keep the host's default TCP congestion control on loopback sockets
-    /// too (default: reno on the proxy's loopback sockets, see the man
-    /// page).
-    #[arg(long)]
-    pub no_loopback_congestion: bool,
+    /// TCP congestion control for the proxy's loopback sockets (backend
+    /// side when the backend is a loopback address, client side when the
+    /// listener is bound to one); "default" keeps the host's
+    /// (net.ipv4.tcp_congestion_control).
+    #[arg(long, value_name = "ALGORITHM", default_value = "reno")]
+    pub loopback_congestion: String,
 
     /// Log one line per connection (accept, connect, close) as well.
     #[arg(long)]

@@ -22,16 +22,6 @@ use crate::cli::Args;
 use crate::server::{Config, Keepalive, Server};
 use crate::target::Target;
 
-/// Congestion control for the proxy's own loopback sockets (the backend
-/// side when the target is a loopback address, the client side when the
-/// listener is bound to one). The host default here is bbr, which paces
-/// every send with timers: on loopback, where there is no queue to
-/// control, that costs CPU for nothing. `reno` is built into every kernel
-/// and allowed to unprivileged sockets by default; measured with
-/// bench/proxy.sh (see bench/RESULTS-proxy.md). Non-loopback sockets keep
-/// the host's choice.
-const LOOPBACK_CONGESTION: &str = "reno";
-
 fn main() -> ExitCode {
     let args = Args::parse();
     log::init(args.debug);
@@ -87,8 +77,13 @@ fn run(args: Args) -> Result<(), String> {
         connect_timeout: Some(args.connect_timeout).filter(|d| *d != std::time::Duration::MAX),
         keepalive,
         proxy_protocol: args.proxy_protocol,
-        loopback_congestion: (!args.no_loopback_congestion)
-            .then(|| std::ffi::CString::new(LOOPBACK_CONGESTION).expect("no NUL")),
+        loopback_congestion: match args.loopback_congestion.as_str() {
+            "default" => None,
+            cc => Some(
+                std::ffi::CString::new(cc)
+                    .map_err(|_| format!("invalid --loopback-congestion '{cc}'"))?,
+            ),
+        },
         watchdog,
     };
     let mut server =

@@ -109,6 +109,17 @@ const STATUS_INTERVAL: Duration = Duration::from_millis(250);
 
 const EDGE: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
+/// When to look at a connect attempt in flight again: the next address's
+/// start, the deadline, or in a second — never far ahead, so the timer heap
+/// holds no long-dead entries for connections that completed meanwhile.
+fn check_at(now: Instant, next_at: Option<Instant>, deadline: Option<Instant>) -> Instant {
+    let mut at = now + Duration::from_secs(1);
+    for t in [next_at, deadline].into_iter().flatten() {
+        at = at.min(t);
+    }
+    at
+}
+
 fn token(kind: u64, slot: usize, gen: u32) -> u64 {
     kind | (slot as u64) << 2 | u64::from(gen) << 32
 }
@@ -637,14 +648,9 @@ impl Server {
                     }
                     attempts.push((fd, a));
                     let now = Instant::now();
-                    if *next < addrs.len() {
-                        let at = now + NEXT_ADDRESS_DELAY;
-                        *next_at = Some(at);
-                        self.timers.push(Reverse((at, slot, gen)));
-                    }
-                    if let Some(d) = *deadline {
-                        self.timers.push(Reverse((d, slot, gen)));
-                    }
+                    *next_at = (*next < addrs.len()).then(|| now + NEXT_ADDRESS_DELAY);
+                    let at = check_at(now, *next_at, *deadline);
+                    self.timers.push(Reverse((at, slot, gen)));
                     return;
                 }
                 Ok((fd, how)) => {
@@ -708,6 +714,7 @@ impl Server {
             NewRound,
             Pump,
             Drain,
+            Check(Instant),
             Nothing,
         }
         let Some(conn) = self.conn_mut(slot, gen) else {
@@ -734,6 +741,9 @@ impl Server {
                     Do::NextAddress
                 } else if attempts.is_empty() && retry_at.is_some_and(|t| now >= t) {
                     Do::NewRound
+                } else if !attempts.is_empty() {
+                    // Still in flight: look again later.
+                    Do::Check(check_at(now, *next_at, *deadline))
                 } else {
                     Do::Nothing
                 }
@@ -747,6 +757,7 @@ impl Server {
             Do::NewRound => self.start_round(slot),
             Do::Pump => self.step(slot, true, true),
             Do::Drain => self.drain(slot),
+            Do::Check(at) => self.timers.push(Reverse((at, slot, gen))),
             Do::Nothing => {}
         }
     }
