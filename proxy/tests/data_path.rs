@@ -150,10 +150,11 @@ fn iperf3_parallel_8_byte_counts_match() {
     // sends must reach the client. (A timed forward test cannot be
     // compared: iperf3 3.12 stops counting with data still in flight, and
     // reports a deficit even on direct loopback.)
-    assert_eq!(
-        sent,
-        400 << 20,
-        "iperf3 server did not send the whole amount"
+    // (iperf3 checks the count between blocks, so its 8 streams can
+    // overshoot it by up to a block each.)
+    assert!(
+        (400 << 20..=(400 << 20) + 8 * (1 << 20)).contains(&sent),
+        "iperf3 server did not send the whole amount: {sent}"
     );
     assert_eq!(
         received, sent,
