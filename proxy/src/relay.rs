@@ -13,12 +13,15 @@
 //!   call again next turn), so one fast connection cannot hold the loop.
 //! - End of file on `src` becomes `shutdown(dst, SHUT_WR)` once everything
 //!   read was delivered (half-close).
-//! - Urgent data (`MSG_OOB`): TCP splice stops at the urgent mark and
-//!   returns 0 there, as at end of file. A 0 is therefore confirmed with
-//!   `recv(MSG_OOB)` and read(2) once the pipe is empty: the urgent byte is
-//!   sent on as urgent (`send(MSG_OOB)`) after the bytes before it, and the
-//!   bytes after the mark follow, so the peer sees what a direct
-//!   connection would have shown it.
+//! - Urgent data (`MSG_OOB`): TCP splice stops at the urgent mark — it
+//!   returns `EAGAIN` there, or 0 once a FIN is queued behind it, which
+//!   would look like end of file. The caller reports urgent data
+//!   (`EPOLLPRI`, [`Direction::note_urgent`]); at the mark, once the pipe
+//!   is empty, the urgent byte is taken with `recv(MSG_OOB)` and sent on as
+//!   urgent (`send(MSG_OOB)`) after the bytes before it, and one read(2)
+//!   steps over its place in the stream, so the peer sees what a direct
+//!   connection would have shown it. Without urgent data a 0 from splice
+//!   is end of file and costs nothing more.
 //! - Errors are reported per side ([`Fault`]), so the caller can deliver
 //!   what the failed side sent before it failed and then reset the other.
 
@@ -135,8 +138,10 @@ pub struct Direction {
     reset: bool,
     /// Everything was delivered after the end; nothing more to do.
     done: bool,
-    /// splice returned 0 with bytes still queued: end of file or the urgent
-    /// mark, told apart once the pipe is empty.
+    /// `src` has urgent data (`EPOLLPRI` was seen) that was not stepped
+    /// over yet: a splice that stops is at the urgent mark.
+    urgent_seen: bool,
+    /// Stopped at the urgent mark: step over it once the pipe is empty.
     at_mark: bool,
     /// The urgent byte, read with `MSG_OOB`, to send once the bytes before
     /// it are delivered.
@@ -160,6 +165,11 @@ impl Direction {
     /// Bytes read from `src` but not yet delivered to `dst`.
     pub fn pending(&self) -> usize {
         self.queued + usize::from(self.urgent.is_some())
+    }
+
+    /// Records that epoll reported urgent data on `src` (`EPOLLPRI`).
+    pub fn note_urgent(&mut self) {
+        self.urgent_seen = true;
     }
 
     /// Records that `src` failed: what was read is still delivered, then
@@ -279,7 +289,8 @@ impl Direction {
                 continue;
             }
             match sys::splice(src, pipe.w.as_raw_fd(), room) {
-                Ok(0) => self.at_mark = true,
+                Ok(0) if self.urgent_seen => self.at_mark = true,
+                Ok(0) => self.eof = true,
                 Ok(n) => {
                     self.queued += n;
                     if pipe.size < STREAM_PIPE && self.queued >= pipe.size {
@@ -293,7 +304,11 @@ impl Direction {
                 // ask again.
                 Err(e) if sys::would_block(&e) => {
                     if self.queued == 0 {
-                        return Ok(Pumped::Waiting);
+                        if !self.urgent_seen {
+                            return Ok(Pumped::Waiting);
+                        }
+                        // Drained, or stopped at the urgent mark.
+                        self.at_mark = true;
                     }
                 }
                 Err(e) => return Err(Fault::Source(e)),
@@ -301,8 +316,9 @@ impl Direction {
         }
     }
 
-    /// splice returned 0 and the pipe is empty: end of file, or the urgent
-    /// mark. Returns false when `src` has nothing more for now.
+    /// splice stopped with urgent data seen and the pipe empty: at the
+    /// urgent mark (or drained, or at end of file). Returns false when
+    /// `src` has nothing more for now.
     fn step_mark(&mut self, src: RawFd) -> Result<bool, Fault> {
         if self.urgent.is_none() {
             let mut b = [0u8; 1];
@@ -326,6 +342,8 @@ impl Direction {
                 Ok(true)
             }
             Ok(n) => {
+                // Past the mark.
+                self.urgent_seen = false;
                 let pipe = self.pipe.as_ref().expect("taken by the caller");
                 let w = sys::write(pipe.w.as_raw_fd(), &buf[..n]).map_err(Fault::Source)?;
                 if w != n {
@@ -337,7 +355,10 @@ impl Direction {
                 self.at_mark = false;
                 Ok(true)
             }
-            Err(e) if sys::would_block(&e) => Ok(false),
+            Err(e) if sys::would_block(&e) => {
+                self.at_mark = false;
+                Ok(false)
+            }
             Err(e) => Err(Fault::Source(e)),
         }
     }

@@ -107,7 +107,8 @@ const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(50);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 const STATUS_INTERVAL: Duration = Duration::from_millis(250);
 
-const EDGE: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+const EDGE: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
 
 /// When to look at a connect attempt in flight again: the next address's
 /// start, the deadline, or in a second — never far ahead, so the timer heap
@@ -868,8 +869,18 @@ impl Server {
         let Some(conn) = self.conn_mut(slot, gen) else {
             return;
         };
+        if flags & libc::EPOLLPRI as u32 != 0 {
+            // Urgent data: the direction reading this side must step over
+            // its mark (see relay).
+            if kind == KIND_CLIENT {
+                conn.up.note_urgent();
+            } else {
+                conn.down.note_urgent();
+            }
+        }
         let input = flags
-            & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32
+            & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR)
+                as u32
             != 0;
         let output = flags & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
         match conn.state {

@@ -241,3 +241,32 @@ fn urgent_direct(inline: bool, before: usize, after: usize) -> Vec<u8> {
     c.shutdown(Shutdown::Write).unwrap();
     server.join().unwrap().0
 }
+
+#[test]
+fn urgent_data_does_not_stall_an_open_stream() {
+    // No end of file after the urgent byte: splice alone stops at the mark
+    // and waits there for ever.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    set_int(l.as_raw_fd(), libc::SOL_SOCKET, libc::SO_OOBINLINE, 1);
+    let a = l.local_addr().unwrap().to_string();
+    let p = Proxy::start(&[&a]);
+    let server = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = [0u8; 7];
+        s.read_exact(&mut got).map(|_| got)
+    });
+    let mut c = p.connect();
+    c.write_all(b"abc").unwrap();
+    thread::sleep(Duration::from_millis(50));
+    let r = unsafe { libc::send(c.as_raw_fd(), b"U".as_ptr().cast(), 1, libc::MSG_OOB) };
+    assert_eq!(r, 1);
+    thread::sleep(Duration::from_millis(50));
+    c.write_all(b"def").unwrap();
+    let got = server
+        .join()
+        .unwrap()
+        .expect("the bytes after the mark arrive");
+    assert_eq!(&got, b"abcUdef");
+    drop(c);
+}
