@@ -30,6 +30,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::sys;
 
+/// A pipe slot's capacity (one page), bytes.
+const PAGE: usize = 4096;
+
 /// The kernel's default pipe capacity, bytes.
 pub const DEFAULT_PIPE: usize = 64 * 1024;
 
@@ -138,6 +141,9 @@ pub struct Direction {
     reset: bool,
     /// Everything was delivered after the end; nothing more to do.
     done: bool,
+    /// A hang-up (`EPOLLRDHUP`, `EPOLLHUP`, `EPOLLERR`) was reported on
+    /// `src`: read on to its end even after a short splice.
+    hangup: bool,
     /// `src` has urgent data (`EPOLLPRI` was seen) that was not stepped
     /// over yet: a splice that stops is at the urgent mark.
     urgent_seen: bool,
@@ -165,6 +171,12 @@ impl Direction {
     /// Bytes read from `src` but not yet delivered to `dst`.
     pub fn pending(&self) -> usize {
         self.queued + usize::from(self.urgent.is_some())
+    }
+
+    /// Records that epoll reported a hang-up or error on `src`: its end is
+    /// reported once, so it must be read up to even after a short splice.
+    pub fn note_hangup(&mut self) {
+        self.hangup = true;
     }
 
     /// Records that epoll reported urgent data on `src` (`EPOLLPRI`).
@@ -227,6 +239,7 @@ impl Direction {
         budget: &mut usize,
         shutdown: bool,
     ) -> Result<Pumped, Fault> {
+        let mut drained = false;
         loop {
             // Deliver first: the pipe then has room for what comes next.
             if self.queued > 0 {
@@ -266,6 +279,9 @@ impl Direction {
             if *budget == 0 {
                 return Ok(Pumped::Budget);
             }
+            if drained && self.queued == 0 {
+                return Ok(Pumped::Waiting);
+            }
             if self.at_mark && self.queued > 0 {
                 // Deliver the bytes before the mark first.
                 continue;
@@ -292,6 +308,16 @@ impl Direction {
                 Ok(0) if self.urgent_seen => self.at_mark = true,
                 Ok(0) => self.eof = true,
                 Ok(n) => {
+                    // Each pipe slot holds at least one byte, so fewer bytes
+                    // than the empty pipe had slots cannot have filled it:
+                    // the splice stopped because `src` was drained. New
+                    // bytes raise a new edge, so the splice that would only
+                    // say EAGAIN is skipped — unless a hang-up or urgent
+                    // data was reported, whose end the next splice must see.
+                    drained = self.queued == 0
+                        && n < pipe.size / PAGE
+                        && !self.hangup
+                        && !self.urgent_seen;
                     self.queued += n;
                     if pipe.size < STREAM_PIPE && self.queued >= pipe.size {
                         // Streaming: larger splices cost less per byte.

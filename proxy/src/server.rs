@@ -869,14 +869,20 @@ impl Server {
         let Some(conn) = self.conn_mut(slot, gen) else {
             return;
         };
+        let reading_this = if kind == KIND_CLIENT {
+            &mut conn.up
+        } else {
+            &mut conn.down
+        };
         if flags & libc::EPOLLPRI as u32 != 0 {
             // Urgent data: the direction reading this side must step over
             // its mark (see relay).
-            if kind == KIND_CLIENT {
-                conn.up.note_urgent();
-            } else {
-                conn.down.note_urgent();
-            }
+            reading_this.note_urgent();
+        }
+        if flags & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+            // The end (or error) behind this is reported once: the
+            // direction reading this side must read up to it.
+            reading_this.note_hangup();
         }
         let input = flags
             & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR)
