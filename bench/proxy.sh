@@ -9,7 +9,7 @@
 #   - 1-byte round trips p50/p99 on one connection (RR of them), idle and
 #     while another connection through the same proxy streams bulk data;
 #   - connections per second (connect, 1 byte each way, close; CONN_THREADS
-#     threads for CONN_SECS s);
+#     threads for CONN_SECS s), and the proxy's CPU time per connection;
 #   - RSS and fds per connection of the proxy holding IDLE idle connections
 #     that each carried IDLE_MIB MiB each way first.
 # Then it prints the medians side by side, the load average, and the
@@ -24,9 +24,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-DURATION=${DURATION:-4}
+DURATION=${DURATION:-3}
 RR=${RR:-10000}
-CONN_SECS=${CONN_SECS:-3}
+CONN_SECS=${CONN_SECS:-2}
 CONN_THREADS=${CONN_THREADS:-2}
 IDLE=${IDLE:-3000}
 IDLE_MIB=${IDLE_MIB:-1}
@@ -116,7 +116,10 @@ for run in $(seq "$RUNS"); do
     cpu_per_gib=$(python3 -c "c=$c1-$c0; t=$t1-$t0; b=$gbps*1e9/8*t; print(c/(b/2**30) if '$path'!='direct' else 0)")
     read -r p50 p99 <<<"$("$LOADGEN" rr "127.0.0.1:$eport" "$RR")"
     read -r bp50 bp99 <<<"$("$LOADGEN" rr-bulk "127.0.0.1:$eport" "$RR")"
+    k0=0; [ -n "$epid" ] && k0=$(cpu_ms "$epid")
     rate=$("$LOADGEN" connrate "127.0.0.1:$eport" "$CONN_SECS" "$CONN_THREADS")
+    k1=0; [ -n "$epid" ] && k1=$(cpu_ms "$epid")
+    us_per_conn=$(python3 -c "print(($k1-$k0)*1000/($rate*$CONN_SECS))")
     rss=0; fdper=0
     if [ -n "$epid" ]; then
       f0=$(fds "$epid")
@@ -130,10 +133,11 @@ for run in $(seq "$RUNS"); do
       exec {IDLEGEN[1]}>&-
       wait "$IDLEGEN_PID" || true
     fi
-    echo "$path $gbps $cpu_per_gib $p50 $p99 $bp50 $bp99 $rate $rss $fdper" >>"$results"
+    echo "$path $gbps $cpu_per_gib $p50 $p99 $bp50 $bp99 $rate $rss $fdper $us_per_conn" >>"$results"
     if [ -n "$epid" ]; then kill "$epid" "$ipid" 2>/dev/null || true; wait "$epid" "$ipid" 2>/dev/null || true; fi
     echo "run $run $path: $gbps Gbit/s, $cpu_per_gib CPU ms/GiB, rr p50/p99 $p50/$p99 us," \
-      "during bulk $bp50/$bp99 us, $rate conn/s, RSS $rss KiB, $fdper fds/idle conn" >&2
+      "during bulk $bp50/$bp99 us, $rate conn/s ($us_per_conn us proxy CPU each), RSS $rss KiB," \
+      "$fdper fds/idle conn" >&2
   done
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -154,9 +158,10 @@ names = [("one-stream throughput, Gbit/s", 0, "{:.2f}"),
          ("round trip p50 during bulk, us", 4, "{:.1f}"),
          ("round trip p99 during bulk, us", 5, "{:.1f}"),
          ("connections per second", 6, "{:.0f}"),
+         ("proxy CPU per connection, us", 9, "{:.0f}"),
          (f"RSS, {idle} idle conns, MiB", 7, "{:.1f}"),
          ("fds per idle connection", 8, "{:.2f}")]
-proxy_only = {1, 7, 8}
+proxy_only = {1, 7, 8, 9}
 print(f"median of {runs} alternating runs; {idle} idle connections carried {mib} MiB each way first;")
 print(f"load average {load0} at start, {load1} at end; {secs} s\n")
 hdr = "| metric | " + " | ".join(paths) + " | berth / sd-proxyd |"

@@ -186,26 +186,37 @@ fn rr_bulk(addr: &str, n: usize) {
 
 fn idle(addr: &str, n: usize, mib: usize) {
     raise_nofile();
-    let block = vec![5u8; mib << 20];
-    let mut back = vec![0u8; mib << 20];
-    let mut v = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut s = TcpStream::connect(addr).unwrap();
-        if mib == 0 {
-            s.write_all(&[i as u8]).unwrap();
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b).unwrap();
-        } else {
-            // Write and read back concurrently (the echo path holds less
-            // than 1 MiB).
-            let mut r = s.try_clone().unwrap();
-            std::thread::scope(|sc| {
-                sc.spawn(|| r.read_exact(&mut back).unwrap());
-                s.write_all(&block).unwrap();
-            });
-        }
-        v.push(s);
-    }
+    // Four threads open and exercise the connections (a quarter each).
+    let _held: Vec<TcpStream> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..4)
+            .map(|t| {
+                sc.spawn(move || {
+                    let block = vec![5u8; mib << 20];
+                    let mut back = vec![0u8; mib << 20];
+                    let mut v = Vec::new();
+                    for i in (t..n).step_by(4) {
+                        let mut s = TcpStream::connect(addr).unwrap();
+                        if mib == 0 {
+                            s.write_all(&[i as u8]).unwrap();
+                            let mut b = [0u8; 1];
+                            s.read_exact(&mut b).unwrap();
+                        } else {
+                            // Write and read back concurrently (the echo
+                            // path holds less than 1 MiB).
+                            let mut r = s.try_clone().unwrap();
+                            std::thread::scope(|sc| {
+                                sc.spawn(|| r.read_exact(&mut back).unwrap());
+                                s.write_all(&block).unwrap();
+                            });
+                        }
+                        v.push(s);
+                    }
+                    v
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
     println!("ready");
     std::io::stdout().flush().unwrap();
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
