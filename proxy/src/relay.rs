@@ -36,9 +36,10 @@ const PAGE: usize = 4096;
 /// The kernel's default pipe capacity, bytes.
 pub const DEFAULT_PIPE: usize = 64 * 1024;
 
-/// Capacity a pipe grows to once a direction fills it. Measured on this
-/// 2-core loopback (bench/proxy.sh): 1 MiB pipes cut the CPU per GiB by a
-/// quarter against 64 KiB ones (fewer, larger splices). It is also
+/// Capacity a pipe grows to once a direction fills it. Measured with
+/// bench/proxy.sh on the 2-core loopback (bench/RESULTS-proxy.md): with
+/// reno on the loopback sockets, 1 MiB pipes cost 143 CPU ms per GiB
+/// against 198 for 64 KiB ones (fewer, larger splices). It is also
 /// `/proc/sys/fs/pipe-max-size`'s default, so unprivileged users get it.
 pub const STREAM_PIPE: usize = 1 << 20;
 
