@@ -340,7 +340,11 @@ impl Server {
                 };
                 if let Some(conn) = self.conn_mut(slot, gen) {
                     conn.ready = false;
-                    self.step(slot, true, true);
+                    if matches!(conn.state, State::Draining { .. }) {
+                        self.drain(slot);
+                    } else {
+                        self.step(slot, true, true);
+                    }
                 }
             }
             if self.status_dirty
