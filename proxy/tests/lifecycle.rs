@@ -485,3 +485,36 @@ fn watchdog_pings_stay_on_time_while_a_connection_streams() {
         "a ping came {worst:?} late"
     );
 }
+
+#[test]
+fn sigterm_is_served_at_once_while_a_connection_streams() {
+    let (addr, _, _) = tcp_echo("127.0.0.1:0");
+    let mut p = Proxy::start(&[&addr]);
+    let c = p.connect();
+    p.wait_ready();
+    let mut r = c.try_clone().unwrap();
+    let reader = thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 20];
+        while let Ok(k) = r.read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+        }
+    });
+    let mut w = c;
+    let writer = thread::spawn(move || {
+        let buf = vec![7u8; 1 << 20];
+        while w.write_all(&buf).is_ok() {}
+    });
+    thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    unsafe { libc::kill(p.pid() as i32, libc::SIGTERM) };
+    let st = p
+        .wait_exit(Duration::from_secs(5))
+        .expect("did not exit on SIGTERM");
+    let took = t.elapsed();
+    assert!(st.success(), "{st}");
+    assert!(took < Duration::from_millis(500), "exit took {took:?}");
+    writer.join().unwrap();
+    reader.join().unwrap();
+}
