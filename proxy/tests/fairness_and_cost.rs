@@ -76,9 +76,9 @@ fn round_trips_stay_fast_while_another_connection_streams() {
     assert!(moved > 16 << 20, "the bulk stream barely moved: {moved}");
     // bench/proxy.sh measures the 10 ms target; this bound leaves room
     // for a shared, loaded test machine (before the turn budget: 173-523 ms).
-    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
+    assert!(p99 < Duration::from_millis(100), "p99 {p99:?}");
     // New clients: the median, as the backend starts a thread for each.
-    assert!(accept_median < Duration::from_millis(50), "{accepts:?}");
+    assert!(accept_median < Duration::from_millis(100), "{accepts:?}");
 }
 
 #[test]

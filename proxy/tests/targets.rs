@@ -87,17 +87,17 @@ fn a_refusing_first_address_costs_no_delay_and_no_log_lines() {
     let p = start_with_files(&[(&hosts, "/etc/hosts")], &[&format!("multi:{port}")]);
     check_echo(&p);
     let start = Instant::now();
-    for i in 0..50u8 {
+    for i in 0..100u8 {
         let mut c = p.connect();
         echo_roundtrip(&mut c, &[i; 4]).unwrap();
     }
     let took = start.elapsed();
-    // The old behaviour: a 25 ms retry per connection (1.25 s for 50).
+    // The old behaviour: a 25 ms retry per connection (2.5 s for 100).
     assert!(
-        took < Duration::from_millis(800),
-        "50 connections took {took:?}"
+        took < Duration::from_millis(1500),
+        "100 connections took {took:?}"
     );
-    assert_eq!(acc.load(Ordering::SeqCst), 51);
+    assert_eq!(acc.load(Ordering::SeqCst), 101);
     let log = p.stderr();
     assert!(!log.contains("not reachable"), "{log}");
     assert!(!log.contains("is up"), "{log}");
@@ -162,7 +162,7 @@ fn a_blackholed_first_address_does_not_hold_the_client() {
         echo_roundtrip(&mut c, &[i; 4]).unwrap();
     }
     let rest = start.elapsed();
-    assert!(rest < Duration::from_millis(500), "10 more took {rest:?}");
+    assert!(rest < Duration::from_millis(1500), "10 more took {rest:?}");
     assert_eq!(acc.load(Ordering::SeqCst), 11);
     drop(fillers);
     let _ = bh.as_raw_fd();
