@@ -1,26 +1,36 @@
 #!/bin/bash
-# bench/proxy.sh — berth-proxy against systemd-socket-proxyd and direct
-# loopback, in one run and against the same backends (loopback only).
+# bench/proxy.sh — berth-proxy against systemd-socket-proxyd and a direct
+# connection, in one run, against the same backends (loopback only).
 #
-# For each of RUNS rounds (default 5) and each path (direct, sd-proxyd,
-# berth): iperf3 throughput (one stream, DURATION s) with the proxy's CPU
-# time from /proc/PID/stat; 1-byte request/response latency p50/p99 (RR
-# round trips on one connection); connection rate (connect, send 1 byte,
-# receive it, close; CONN_THREADS threads for CONN_SECS s); RSS of the proxy
-# holding IDLE idle connections (each used for one round trip first), and
-# that RSS projected to 10,000 connections from the per-connection slope
-# over the proxy's RSS before the idle test. Prints the medians side by side.
+# For each of RUNS rounds (default 5), the paths alternate (direct,
+# sd-proxyd, berth[, extra paths in PATHS]) and each measures:
+#   - one-stream throughput (iperf3, DURATION s) and the proxy's CPU per GiB
+#     (utime+stime from /proc/PID/stat over the same DURATION);
+#   - 1-byte round trips p50/p99 on one connection (RR of them), idle and
+#     while another connection through the same proxy streams bulk data;
+#   - connections per second (connect, 1 byte each way, close; CONN_THREADS
+#     threads for CONN_SECS s), and the proxy's CPU time per connection;
+#   - RSS and fds per connection of the proxy holding IDLE idle connections
+#     that each carried IDLE_MIB MiB each way first.
+# Then it prints the medians side by side, the load average, and the
+# ratios against the targets.
 #
-# Usage: bench/proxy.sh            (env: RUNS DURATION RR CONN_SECS CONN_THREADS IDLE)
+# Usage: bench/proxy.sh   (env: RUNS DURATION RR CONN_SECS CONN_THREADS IDLE
+#                          IDLE_MIB PATHS, e.g. PATHS="direct sd-proxyd berth berth-bbr")
+# "berth-ALGO" is berth-proxy with --loopback-congestion=ALGO (e.g.
+# berth-default: the host's congestion control; berth-cubic), to show what
+# the default (reno) buys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-DURATION=${DURATION:-5}
-RR=${RR:-20000}
-CONN_SECS=${CONN_SECS:-3}
+DURATION=${DURATION:-3}
+RR=${RR:-10000}
+CONN_SECS=${CONN_SECS:-2}
 CONN_THREADS=${CONN_THREADS:-2}
 IDLE=${IDLE:-3000}
+IDLE_MIB=${IDLE_MIB:-1}
+PATHS=${PATHS:-direct sd-proxyd berth}
 SDPROXY=${SDPROXY:-/usr/lib/systemd/systemd-socket-proxyd}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
@@ -32,9 +42,8 @@ cargo build --release --quiet -p berth-proxy --bin berth-proxy --example loadgen
 BERTH=$TARGET_DIR/release/berth-proxy
 LOADGEN=$TARGET_DIR/release/examples/loadgen
 
-# Each proxied idle connection costs 6 fds (2 sockets, 2 pipes) in
-# systemd-socket-proxyd once it carried data, 2 in berth-proxy (pipes only
-# for bulk data); IDLE must fit the hard RLIMIT_NOFILE.
+# systemd-socket-proxyd holds 6 fds per proxied idle connection that once
+# carried data (2 sockets, 2 pipes); IDLE must fit the hard RLIMIT_NOFILE.
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d)
@@ -56,6 +65,7 @@ cpu_ms() { # pid -> utime+stime in ms
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"
 }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+fds() { ls "/proc/$1/fd" | wc -l; }
 
 ECHO_PORT=$(free_port)
 "$LOADGEN" echo-server "127.0.0.1:$ECHO_PORT" >/dev/null & pids+=($!)
@@ -63,30 +73,37 @@ IPERF_PORT=$(free_port)
 iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >/dev/null 2>&1 & pids+=($!)
 wait_listen "$ECHO_PORT"; wait_listen "$IPERF_PORT"
 
-# start_proxy NAME BINARY TARGET_PORT -> sets PROXY_PORT, PROXY_PID
+# start_proxy NAME TARGET_PORT -> sets PROXY_PORT, PROXY_PID
 start_proxy() {
+  local bin extra=()
+  case $1 in
+    sd-proxyd) bin=$SDPROXY ;;
+    berth) bin=$BERTH ;;
+    berth-*) bin=$BERTH; extra=(--loopback-congestion="${1#berth-}") ;;
+  esac
   PROXY_PORT=$(free_port)
-  systemd-socket-activate -l "127.0.0.1:$PROXY_PORT" "$2" --connections-max=30000 "127.0.0.1:$3" \
-    >/dev/null 2>>"$work/$1.log" &
+  systemd-socket-activate -l "127.0.0.1:$PROXY_PORT" "$bin" "${extra[@]}" --connections-max=30000 \
+    "127.0.0.1:$2" >/dev/null 2>>"$work/$1.log" &
   PROXY_PID=$!; pids+=("$PROXY_PID")
   wait_listen "$PROXY_PORT"
 }
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+t_start=$(date +%s)
 results=$work/results
 : >"$results"
 for run in $(seq "$RUNS"); do
-  for path in direct sd-proxyd berth; do
-    case $path in
-      direct) eport=$ECHO_PORT; iport=$IPERF_PORT; epid=; ipid= ;;
-      sd-proxyd|berth)
-        bin=$SDPROXY; [ "$path" = berth ] && bin=$BERTH
-        start_proxy "$path" "$bin" "$ECHO_PORT"; eport=$PROXY_PORT; epid=$PROXY_PID
-        start_proxy "$path" "$bin" "$IPERF_PORT"; iport=$PROXY_PORT; ipid=$PROXY_PID ;;
-    esac
+  for path in $PATHS; do
+    if [ "$path" = direct ]; then
+      eport=$ECHO_PORT; iport=$IPERF_PORT; epid=; ipid=
+    else
+      start_proxy "$path" "$ECHO_PORT"; eport=$PROXY_PORT; epid=$PROXY_PID
+      start_proxy "$path" "$IPERF_PORT"; iport=$PROXY_PORT; ipid=$PROXY_PID
+    fi
     # Throughput and CPU per GiB. The proxy execs on the first connection,
     # so its CPU counter is read after iperf3's first (control) connection
     # by sampling in the background one second in.
-    iperf3 -c 127.0.0.1 -p "$iport" -t "$DURATION" -O 1 -J >"$work/iperf.json" &
+    iperf3 -c 127.0.0.1 -p "$iport" -t "$((DURATION + 1))" -J >"$work/iperf.json" &
     ip=$!
     sleep 1
     c0=0; [ -n "$ipid" ] && c0=$(cpu_ms "$ipid")
@@ -96,60 +113,78 @@ for run in $(seq "$RUNS"); do
     t1=$(date +%s.%N)
     wait "$ip"
     read -r gbps <<<"$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["end"]["sum_received"]["bits_per_second"]/1e9)' "$work/iperf.json")"
-    cpu_per_gib=$(python3 -c "import sys; c=$c1-$c0; t=$t1-$t0; b=$gbps*1e9/8*t; print(c/(b/2**30) if '$path'!='direct' else 0)")
-    # Latency.
+    cpu_per_gib=$(python3 -c "c=$c1-$c0; t=$t1-$t0; b=$gbps*1e9/8*t; print(c/(b/2**30) if '$path'!='direct' else 0)")
     read -r p50 p99 <<<"$("$LOADGEN" rr "127.0.0.1:$eport" "$RR")"
-    # Connection rate.
+    read -r bp50 bp99 <<<"$("$LOADGEN" rr-bulk "127.0.0.1:$eport" "$RR")"
+    k0=0; [ -n "$epid" ] && k0=$(cpu_ms "$epid")
     rate=$("$LOADGEN" connrate "127.0.0.1:$eport" "$CONN_SECS" "$CONN_THREADS")
-    # Idle connections.
-    rss=0; rss0=0
+    k1=0; [ -n "$epid" ] && k1=$(cpu_ms "$epid")
+    us_per_conn=$(python3 -c "print(($k1-$k0)*1000/($rate*$CONN_SECS))")
+    rss=0; fdper=0
     if [ -n "$epid" ]; then
-      rss0=$(rss_kib "$epid")
-      coproc IDLEGEN { "$LOADGEN" idle "127.0.0.1:$eport" "$IDLE"; }
+      f0=$(fds "$epid")
+      coproc IDLEGEN { "$LOADGEN" idle "127.0.0.1:$eport" "$IDLE" "$IDLE_MIB"; }
       read -r ready <&"${IDLEGEN[0]}"
       [ "$ready" = ready ] || { echo "idle generator failed" >&2; exit 1; }
+      sleep 0.5
       rss=$(rss_kib "$epid")
+      f1=$(fds "$epid")
+      fdper=$(python3 -c "print(($f1-$f0)/$IDLE)")
       exec {IDLEGEN[1]}>&-
       wait "$IDLEGEN_PID" || true
     fi
-    echo "$path $gbps $cpu_per_gib $p50 $p99 $rate $rss $rss0" >>"$results"
-    [ -n "$epid" ] && { kill "$epid" "$ipid" 2>/dev/null || true; wait "$epid" "$ipid" 2>/dev/null || true; }
-    echo "run $run $path: $gbps Gbit/s, $cpu_per_gib CPU ms/GiB, rr p50/p99 $p50/$p99 us, $rate conn/s, RSS $rss KiB" >&2
+    echo "$path $gbps $cpu_per_gib $p50 $p99 $bp50 $bp99 $rate $rss $fdper $us_per_conn" >>"$results"
+    if [ -n "$epid" ]; then kill "$epid" "$ipid" 2>/dev/null || true; wait "$epid" "$ipid" 2>/dev/null || true; fi
+    echo "run $run $path: $gbps Gbit/s, $cpu_per_gib CPU ms/GiB, rr p50/p99 $p50/$p99 us," \
+      "during bulk $bp50/$bp99 us, $rate conn/s ($us_per_conn us proxy CPU each), RSS $rss KiB," \
+      "$fdper fds/idle conn" >&2
   done
 done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$results" "$RUNS" "$IDLE" <<'EOF'
+python3 - "$results" "$RUNS" "$IDLE" "$IDLE_MIB" "$load0" "$load1" "$(( $(date +%s) - t_start ))" <<'EOF'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     f = line.split()
     rows.setdefault(f[0], []).append([float(x) for x in f[1:]])
 med = {k: [statistics.median(c) for c in zip(*v)] for k, v in rows.items()}
-d = med["direct"]
-def col(k):
-    m = med[k]
-    return [f"{m[0]:.2f}", "-" if k == "direct" else f"{m[1]:.0f}",
-            f"{m[2]:.1f}" if k == "direct" else f"+{m[2]-d[2]:.1f}",
-            f"{m[3]:.1f}" if k == "direct" else f"+{m[3]-d[3]:.1f}",
-            f"{m[4]:.0f}", "-" if k == "direct" else f"{m[5]/1024:.1f}",
-            "-" if k == "direct" else f"{(m[6] + (m[5]-m[6]) * 10000 / idle)/1024:.1f}"]
-idle = float(sys.argv[3])
-names = ["throughput, Gbit/s", "proxy CPU ms per GiB", "RR latency p50, us (added)",
-         "RR latency p99, us (added)", "connections/s", f"RSS with {sys.argv[3]} idle conns, MiB",
-         "RSS projected to 10000 idle, MiB"]
-cols = {k: col(k) for k in ("direct", "sd-proxyd", "berth")}
-print(f"median of {sys.argv[2]} runs\n")
-print(f"| {'metric':<34} | {'direct':>9} | {'systemd-socket-proxyd':>21} | {'berth-proxy':>11} | {'berth/sd':>8} |")
-print(f"|{'-'*36}|{'-'*11}|{'-'*23}|{'-'*13}|{'-'*10}|")
-for i, n in enumerate(names):
-    sd, b = med["sd-proxyd"], med["berth"]
-    j = i
-    if i == 6:
-        pb = b[6] + (b[5]-b[6]) * 10000 / idle; ps = sd[6] + (sd[5]-sd[6]) * 10000 / idle
-        r = pb / ps
-    elif i in (2, 3):
-        base = d[j]; r = (b[j]-base)/(sd[j]-base) if sd[j] != base else float("nan")
-    else:
-        r = b[j]/sd[j] if sd[j] else float("nan")
-    print(f"| {n:<34} | {cols['direct'][i]:>9} | {cols['sd-proxyd'][i]:>21} | {cols['berth'][i]:>11} | {r:>8.2f} |")
+runs, idle, mib, load0, load1, secs = sys.argv[2:8]
+paths = list(med)
+names = [("one-stream throughput, Gbit/s", 0, "{:.2f}"),
+         ("proxy CPU per GiB, ms", 1, "{:.0f}"),
+         ("1-byte round trip p50, us", 2, "{:.1f}"),
+         ("1-byte round trip p99, us", 3, "{:.1f}"),
+         ("round trip p50 during bulk, us", 4, "{:.1f}"),
+         ("round trip p99 during bulk, us", 5, "{:.1f}"),
+         ("connections per second", 6, "{:.0f}"),
+         ("proxy CPU per connection, us", 9, "{:.0f}"),
+         (f"RSS, {idle} idle conns, MiB", 7, "{:.1f}"),
+         ("fds per idle connection", 8, "{:.2f}")]
+proxy_only = {1, 7, 8, 9}
+print(f"median of {runs} alternating runs; {idle} idle connections carried {mib} MiB each way first;")
+print(f"load average {load0} at start, {load1} at end; {secs} s\n")
+hdr = "| metric | " + " | ".join(paths) + " | berth / sd-proxyd |"
+print(hdr)
+print("|" + "---|" * (len(paths) + 2))
+for n, i, fmt in names:
+    cells = []
+    for p in paths:
+        v = med[p][i]
+        if i == 7: v = v / 1024
+        cells.append("-" if (p == "direct" and i in proxy_only) else fmt.format(v))
+    sd, b = med.get("sd-proxyd"), med.get("berth")
+    r = "-"
+    if sd and b and sd[i]:
+        r = f"{b[i]/sd[i]:.2f}"
+    print(f"| {n} | " + " | ".join(cells) + f" | {r} |")
+sd, b = med.get("sd-proxyd"), med.get("berth")
+if sd and b:
+    def verdict(ok): return "met" if ok else "MISSED"
+    print()
+    print(f"- CPU per GiB <= 0.6x sd-proxyd: {verdict(b[1] <= 0.6*sd[1])} ({b[1]/sd[1]:.2f}x)")
+    print(f"- throughput no lower: {verdict(b[0] >= sd[0])} ({b[0]/sd[0]:.2f}x)")
+    print(f"- connections/s >= 1.5x: {verdict(b[6] >= 1.5*sd[6])} ({b[6]/sd[6]:.2f}x)")
+    print(f"- p99 round trip during bulk <= 10 ms: {verdict(b[5] <= 10000)} ({b[5]/1000:.2f} ms; sd-proxyd {sd[5]/1000:.2f} ms)")
+    print(f"- 2 fds per idle proxied connection: {verdict(b[8] <= 2.05)} ({b[8]:.2f}; sd-proxyd {sd[8]:.2f})")
 EOF

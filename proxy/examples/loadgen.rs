@@ -5,8 +5,11 @@
 //!   connection; prints `p50_us p99_us`;
 //! - `loadgen connrate ADDR SECS THREADS` — connect, send 1 byte, receive
 //!   it, close, in a loop; prints connections per second;
-//! - `loadgen idle ADDR N` — opens N connections, checks each with a round
-//!   trip, prints `ready`, then holds them until stdin closes.
+//! - `loadgen rr-bulk ADDR N` — like `rr`, while another connection to
+//!   ADDR streams bulk data (echoed back) the whole time;
+//! - `loadgen idle ADDR N MIB` — opens N connections, sends MIB MiB through
+//!   each and reads them back, prints `ready`, then holds them until stdin
+//!   closes.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,15 +22,17 @@ fn main() {
     match arg(1) {
         "echo-server" => echo_server(arg(2)),
         "rr" => rr(arg(2), arg(3).parse().unwrap()),
+        "rr-bulk" => rr_bulk(arg(2), arg(3).parse().unwrap()),
         "connrate" => connrate(arg(2), arg(3).parse().unwrap(), arg(4).parse().unwrap()),
-        "idle" => idle(arg(2), arg(3).parse().unwrap()),
+        "idle" => idle(arg(2), arg(3).parse().unwrap(), arg(4).parse().unwrap()),
         _ => usage(),
     }
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen echo-server ADDR | rr ADDR N | connrate ADDR SECS THREADS | idle ADDR N"
+        "usage: loadgen echo-server ADDR | rr ADDR N | rr-bulk ADDR N | connrate ADDR SECS THREADS \
+         | idle ADDR N MIB"
     );
     std::process::exit(2)
 }
@@ -146,16 +151,72 @@ fn connrate(addr: &str, secs: f64, threads: usize) {
     println!("{:.0}", total as f64 / start.elapsed().as_secs_f64());
 }
 
-fn idle(addr: &str, n: usize) {
+fn rr_bulk(addr: &str, n: usize) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let bulk = TcpStream::connect(addr).unwrap();
+    let mut r = bulk.try_clone().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 20];
+        while let Ok(k) = r.read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+        }
+    });
+    let st = stop.clone();
+    let mut w = bulk;
+    let writer = std::thread::spawn(move || {
+        let buf = vec![1u8; 1 << 20];
+        while !st.load(Ordering::SeqCst) {
+            if w.write_all(&buf).is_err() {
+                break;
+            }
+        }
+        let _ = w.shutdown(std::net::Shutdown::Write);
+    });
+    // Let the stream get going.
+    std::thread::sleep(Duration::from_millis(300));
+    rr(addr, n);
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    reader.join().unwrap();
+}
+
+fn idle(addr: &str, n: usize, mib: usize) {
     raise_nofile();
-    let mut v = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut s = TcpStream::connect(addr).unwrap();
-        s.write_all(&[i as u8]).unwrap();
-        let mut b = [0u8; 1];
-        s.read_exact(&mut b).unwrap();
-        v.push(s);
-    }
+    // Four threads open and exercise the connections (a quarter each).
+    let _held: Vec<TcpStream> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..4)
+            .map(|t| {
+                sc.spawn(move || {
+                    let block = vec![5u8; mib << 20];
+                    let mut back = vec![0u8; mib << 20];
+                    let mut v = Vec::new();
+                    for i in (t..n).step_by(4) {
+                        let mut s = TcpStream::connect(addr).unwrap();
+                        if mib == 0 {
+                            s.write_all(&[i as u8]).unwrap();
+                            let mut b = [0u8; 1];
+                            s.read_exact(&mut b).unwrap();
+                        } else {
+                            // Write and read back concurrently (the echo
+                            // path holds less than 1 MiB).
+                            let mut r = s.try_clone().unwrap();
+                            std::thread::scope(|sc| {
+                                sc.spawn(|| r.read_exact(&mut back).unwrap());
+                                s.write_all(&block).unwrap();
+                            });
+                        }
+                        v.push(s);
+                    }
+                    v
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
     println!("ready");
     std::io::stdout().flush().unwrap();
     let _ = std::io::stdin().read_to_end(&mut Vec::new());

@@ -14,7 +14,10 @@ use clap::Parser;
 /// started) each client is held and the connect retried until
 /// --connect-timeout.
 ///
-/// TARGET is host:port, [v6addr]:port, /path/to/unix.sock or @abstract-name.
+/// TARGET is host:port (split at the last ':', as systemd-socket-proxyd
+/// does, so ::1:80 works; port 80 when none is given; the port may be a
+/// service name such as http), [v6addr]:port, /path/to/unix.sock or
+/// @abstract-name. Host names are looked up again at most once a second.
 /// With one TARGET every passed socket forwards to it. With several, the
 /// n-th passed socket (in LISTEN_FDS order) forwards to the n-th TARGET.
 /// --target NAME=TARGET maps the socket whose LISTEN_FDNAMES name
@@ -23,7 +26,7 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(name = "berth-proxy", version, max_term_width = 100)]
 pub struct Args {
-    /// Backend address(es): host:port, [v6addr]:port, /path or @abstract.
+    /// Backend address(es): host[:port], [v6addr]:port, /path or @abstract.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 
@@ -69,6 +72,19 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=127))]
     pub keepalive_count: Option<u32>,
 
+    /// Send a PROXY protocol header (v1: text, v2: binary) to the backend
+    /// ahead of the client's bytes, carrying the client's address and the
+    /// address it connected to. The backend must expect it.
+    #[arg(long, value_name = "VERSION", value_enum)]
+    pub proxy_protocol: Option<crate::proxy_protocol::Version>,
+
+    /// TCP congestion control for the proxy's loopback sockets (backend
+    /// side when the backend is a loopback address, client side when the
+    /// listener is bound to one); "default" keeps the host's
+    /// (net.ipv4.tcp_congestion_control).
+    #[arg(long, value_name = "ALGORITHM", default_value = "reno")]
+    pub loopback_congestion: String,
+
     /// Log one line per connection (accept, connect, close) as well.
     #[arg(long)]
     pub debug: bool,
@@ -83,24 +99,34 @@ fn parse_named(s: &str) -> Result<(String, String), String> {
 
 /// Parses a systemd.time(7) time span: a bare number is seconds;
 /// otherwise a sequence of NUMBER[UNIT] with units us, ms, s/sec, m/min,
-/// h/hr, d; "infinity" means never (`Duration::MAX`).
+/// h/hr, d, w; "infinity" means never (`Duration::MAX`).
 ///
 /// # Errors
-/// A message naming the input when a number or unit is not understood.
+/// A message naming the input when a number or unit is not understood, or
+/// when the span does not fit in 64-bit microseconds (systemd's `usec_t`,
+/// which rejects such spans with `ERANGE` too).
 pub fn parse_timespan(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if t == "infinity" {
         return Ok(Duration::MAX);
     }
     let err = || format!("'{s}': expected seconds or a time span like 90s, 1min 30s, 500ms");
-    if let Ok(secs) = t.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 {
-            Ok(Duration::from_secs_f64(secs))
-        } else {
+    let too_big = || format!("'{s}': time span too large (use \"infinity\" for never)");
+    // usec_t is 64-bit and UINT64_MAX is systemd's infinity.
+    let max_secs = (u64::MAX - 1) as f64 / 1e6;
+    let checked = |secs: f64| -> Result<Duration, String> {
+        if !secs.is_finite() || secs < 0.0 {
             Err(err())
-        };
+        } else if secs > max_secs {
+            Err(too_big())
+        } else {
+            Duration::try_from_secs_f64(secs).map_err(|_| too_big())
+        }
+    };
+    if let Ok(secs) = t.parse::<f64>() {
+        return checked(secs);
     }
-    let mut total = Duration::ZERO;
+    let mut total = 0.0f64;
     let mut rest = t;
     if rest.is_empty() {
         return Err(err());
@@ -122,12 +148,14 @@ pub fn parse_timespan(s: &str) -> Result<Duration, String> {
             "m" | "min" | "minute" | "minutes" => 60.0,
             "h" | "hr" | "hour" | "hours" => 3600.0,
             "d" | "day" | "days" => 86400.0,
+            "w" | "week" | "weeks" => 7.0 * 86400.0,
             _ => return Err(err()),
         };
         rest = &rest[u_end..];
-        total += Duration::from_secs_f64(n * unit);
+        total += n * unit;
+        checked(total)?;
     }
-    Ok(total)
+    checked(total)
 }
 
 #[cfg(test)]
@@ -145,6 +173,18 @@ mod tests {
         assert!(parse_timespan("5 parsecs").is_err());
         assert!(parse_timespan("").is_err());
         assert!(parse_timespan("-1").is_err());
+        // Huge spans are an error naming the input, never a panic.
+        for huge in [
+            "1e300",
+            "99999999999999999999",
+            "9999999999999999d",
+            "99999999999999999999s 1s",
+        ] {
+            let e = parse_timespan(huge).unwrap_err();
+            assert!(e.contains("too large"), "{huge}: {e}");
+        }
+        assert!(parse_timespan("NaN").is_err());
+        assert!(parse_timespan("inf").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod activation;
 mod cli;
 mod log;
 mod notify;
+mod proxy_protocol;
 mod relay;
 mod server;
 mod sys;
@@ -20,14 +21,6 @@ use crate::activation::Listener;
 use crate::cli::Args;
 use crate::server::{Config, Keepalive, Server};
 use crate::target::Target;
-
-/// Pipe capacity a busy direction grows to (`None`: stay at the kernel's
-/// 64 KiB). 256 KiB, the buffer systemd-socket-proxyd uses. Measured with
-/// bench/proxy.sh back to back: on a loaded machine 64 KiB was a little
-/// cheaper per GiB, but on an idle one (where one stream reaches 11-13
-/// Gbit/s and the proxy is CPU-bound) 64 KiB cost 1.19x systemd-socket-
-/// proxyd's CPU per GiB and 256 KiB 1.02x, with 1.02x its throughput.
-const PIPE_SIZE: Option<usize> = Some(256 * 1024);
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -81,9 +74,16 @@ fn run(args: Args) -> Result<(), String> {
         exit_idle_time: args
             .exit_idle_time
             .filter(|d| *d != std::time::Duration::MAX),
-        connect_timeout: args.connect_timeout,
+        connect_timeout: Some(args.connect_timeout).filter(|d| *d != std::time::Duration::MAX),
         keepalive,
-        pipe_size: PIPE_SIZE,
+        proxy_protocol: args.proxy_protocol,
+        loopback_congestion: match args.loopback_congestion.as_str() {
+            "default" => None,
+            cc => Some(
+                std::ffi::CString::new(cc)
+                    .map_err(|_| format!("invalid --loopback-congestion '{cc}'"))?,
+            ),
+        },
         watchdog,
     };
     let mut server =

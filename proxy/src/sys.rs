@@ -64,6 +64,12 @@ pub fn grow_pipe(fd: RawFd, size: usize) {
     unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, size as libc::c_int) };
 }
 
+/// The pipe's capacity (`F_GETPIPE_SZ`), bytes.
+pub fn pipe_size(fd: RawFd) -> io::Result<usize> {
+    // SAFETY: plain fcntl on a caller-owned fd.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) }).map(|n| n as usize)
+}
+
 /// splice(2) up to `len` bytes from `from` to `to` without blocking
 /// (`SPLICE_F_MOVE | SPLICE_F_NONBLOCK`). `Ok(0)` means end of file on `from`.
 pub fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
@@ -90,12 +96,6 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: the pointer and length describe `buf`.
     cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
-}
-
-/// send(2) with `MSG_NOSIGNAL` (a closed peer gives `EPIPE`, not `SIGPIPE`).
-pub fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: the pointer and length describe `buf`.
-    cvt_size(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
 }
 
 /// `shutdown(fd, SHUT_WR)`: sends FIN on TCP, EOF on UNIX stream sockets.
@@ -314,4 +314,166 @@ pub fn read_signal(fd: RawFd) -> Option<u32> {
         );
         (n == mem::size_of::<libc::signalfd_siginfo>() as isize).then_some(info.ssi_signo)
     }
+}
+
+/// The `SocketAddr` in a `sockaddr_storage` (IPv4 and IPv6; `None`
+/// otherwise).
+pub fn sockaddr_to_std(ss: &libc::sockaddr_storage) -> Option<std::net::SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    match libc::c_int::from(ss.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Some(
+                SocketAddrV4::new(
+                    Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()),
+                    u16::from_be(sin.sin_port),
+                )
+                .into(),
+            )
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6 =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Some(
+                SocketAddrV6::new(
+                    Ipv6Addr::from(sin6.sin6_addr.s6_addr),
+                    u16::from_be(sin6.sin6_port),
+                    sin6.sin6_flowinfo,
+                    sin6.sin6_scope_id,
+                )
+                .into(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// A `sockaddr_storage` and its length for `a`.
+pub fn std_to_sockaddr(a: &std::net::SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let len = match a {
+        std::net::SocketAddr::V4(v4) => {
+            // SAFETY: storage is large enough and aligned for sockaddr_in.
+            let sin = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = v4.port().to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
+            mem::size_of::<libc::sockaddr_in>()
+        }
+        std::net::SocketAddr::V6(v6) => {
+            // SAFETY: storage is large enough and aligned for sockaddr_in6.
+            let sin6 = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = v6.port().to_be();
+            sin6.sin6_addr.s6_addr = v6.ip().octets();
+            sin6.sin6_flowinfo = v6.flowinfo();
+            sin6.sin6_scope_id = v6.scope_id();
+            mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// getpeername(2) (`peer`) or getsockname(2) as a `SocketAddr`; `None` for
+/// UNIX sockets and on error.
+pub fn socket_addr(fd: RawFd, peer: bool) -> Option<std::net::SocketAddr> {
+    // SAFETY: storage is valid for writes of len bytes.
+    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let p = (&mut storage as *mut libc::sockaddr_storage).cast();
+    // SAFETY: as above.
+    let r = unsafe {
+        if peer {
+            libc::getpeername(fd, p, &mut len)
+        } else {
+            libc::getsockname(fd, p, &mut len)
+        }
+    };
+    if r < 0 {
+        return None;
+    }
+    sockaddr_to_std(&storage)
+}
+
+/// Sets the TCP congestion control (`TCP_CONGESTION`); a refusal (not
+/// built, not in `net.ipv4.tcp_allowed_congestion_control`) is ignored.
+pub fn set_congestion(fd: RawFd, name: &std::ffi::CStr) {
+    let b = name.to_bytes();
+    // SAFETY: b is valid for reads of its length.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            b.as_ptr().cast(),
+            b.len() as libc::socklen_t,
+        )
+    };
+}
+
+/// Bytes the socket still holds for its peer (`SIOCOUTQ`: unsent plus
+/// unacknowledged on TCP).
+pub fn outq(fd: RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (= SIOCOUTQ) writes one int.
+    cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) })?;
+    Ok(n.max(0) as usize)
+}
+
+/// recv(2) with `flags` (`MSG_OOB` for the urgent byte).
+pub fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe `buf`.
+    cvt_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) })
+}
+
+/// send(2) with `MSG_NOSIGNAL | flags`.
+pub fn send_flags(fd: RawFd, buf: &[u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe `buf`.
+    cvt_size(unsafe {
+        libc::send(
+            fd,
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL | flags,
+        )
+    })
+}
+
+/// poll(2) without waiting: true when `fd` is readable (a listener with a
+/// pending connection).
+pub fn readable_now(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r > 0 && p.revents & libc::POLLIN != 0
+}
+
+/// The TCP state of a socket (`tcpi_state` of `TCP_INFO`: 1 established,
+/// 2 SYN sent, 7 closed, …).
+pub fn tcp_state(fd: RawFd) -> io::Result<u8> {
+    let mut info = [0u8; 256];
+    let mut len = info.len() as libc::socklen_t;
+    // SAFETY: info is valid for writes of len bytes.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    })?;
+    Ok(info[0])
 }

@@ -49,6 +49,56 @@ fn one_gib_each_way_arrives_intact() {
 }
 
 #[test]
+fn eight_parallel_streams_arrive_intact() {
+    const CHUNKS: u64 = 48; // MiB per stream and direction
+    let backend = TcpListener::bind("127.0.0.1:0").unwrap();
+    let baddr = backend.local_addr().unwrap().to_string();
+    let server = thread::spawn(move || {
+        let mut hs = Vec::new();
+        for _ in 0..8 {
+            let (s, _) = backend.accept().unwrap();
+            hs.push(thread::spawn(move || {
+                // The client names its stream's seed in its first byte.
+                let mut r = s.try_clone().unwrap();
+                let mut seed = [0u8; 1];
+                r.read_exact(&mut seed).unwrap();
+                let seed = u64::from(seed[0]);
+                let reader = thread::spawn(move || Pattern::new(seed).verify(&mut r, CHUNKS));
+                let mut w = s;
+                Pattern::new(seed + 100).send(&mut w, CHUNKS).unwrap();
+                w.shutdown(Shutdown::Write).unwrap();
+                reader.join().unwrap()
+            }));
+        }
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let mut p = Proxy::start(&[&baddr]);
+    let clients: Vec<_> = (0..8u8)
+        .map(|i| {
+            let mut c = p.connect();
+            thread::spawn(move || {
+                let seed = u64::from(i) + 1;
+                c.write_all(&[seed as u8]).unwrap();
+                let mut r = c.try_clone().unwrap();
+                let reader = thread::spawn(move || Pattern::new(seed + 100).verify(&mut r, CHUNKS));
+                Pattern::new(seed).send(&mut c, CHUNKS).unwrap();
+                c.shutdown(Shutdown::Write).unwrap();
+                reader.join().unwrap()
+            })
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(c.join().unwrap(), Ok(CHUNKS << 20), "backend to client");
+    }
+    for r in server.join().unwrap() {
+        assert_eq!(r, Ok(CHUNKS << 20), "client to backend");
+    }
+    p.wait_ready();
+}
+
+#[test]
 fn half_close_client_still_gets_the_whole_reply() {
     let backend = TcpListener::bind("127.0.0.1:0").unwrap();
     let baddr = backend.local_addr().unwrap().to_string();
@@ -146,18 +196,20 @@ fn iperf3_parallel_8_byte_counts_match() {
     let j: serde_json::Value = serde_json::from_str(&text).unwrap();
     let sent = j["end"]["sum_sent"]["bytes"].as_u64().unwrap();
     let received = j["end"]["sum_received"]["bytes"].as_u64().unwrap();
-    // Reverse mode with a byte count (-R -n): every byte the iperf3 server
-    // sends must reach the client. (A timed forward test cannot be
-    // compared: iperf3 3.12 stops counting with data still in flight, and
-    // reports a deficit even on direct loopback.)
-    assert_eq!(
-        sent,
-        400 << 20,
-        "iperf3 server did not send the whole amount"
+    // Reverse mode with a byte count (-R -n). iperf3 stops counting when
+    // the end of the test arrives on its control connection, which is a
+    // connection of its own: with the turn budget it is no longer held
+    // behind the data streams' backlog, so bytes still in flight in the
+    // proxy (up to a pipe and the socket buffers per stream) may go
+    // uncounted. Exact delivery over parallel streams is checked with a
+    // verified pattern in `eight_parallel_streams_arrive_intact`.
+    assert!(
+        (400 << 20..=(400 << 20) + 8 * (1 << 20)).contains(&sent),
+        "iperf3 server did not send the whole amount: {sent}"
     );
-    assert_eq!(
-        received, sent,
-        "bytes received by the client vs sent by the server"
+    assert!(
+        received <= sent && received + 8 * (4 << 20) >= sent,
+        "bytes received by the client {received} vs sent by the server {sent}"
     );
     assert_eq!(j["end"]["streams"].as_array().unwrap().len(), 8);
     p.wait_ready();

@@ -407,3 +407,57 @@ pub fn unix_path(tag: &str) -> PathBuf {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// Starts the proxy in a private mount namespace where each `(file,
+/// over)` pair bind-mounts `file` over `over` (e.g. its own `/etc/hosts`),
+/// so name resolution can be steered without touching the host.
+pub fn start_with_files(files: &[(&Path, &str)], args: &[&str]) -> Proxy {
+    let mut script = String::new();
+    for (f, over) in files {
+        script.push_str(&format!("mount --bind '{}' '{over}' && ", f.display()));
+    }
+    script.push_str("exec \"$@\"");
+    let wrapper = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+    ];
+    Proxy::start_with(&wrapper, &[], args)
+}
+
+/// Sets `SO_LINGER` to 0 s, so that dropping the socket sends a reset.
+pub fn linger_zero(fd: std::os::fd::RawFd) {
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&l as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as u32,
+        )
+    };
+}
+
+/// Reads until end of file or an error: the bytes, and the error kind
+/// (`None`: a clean end of file).
+pub fn read_to_end_or_error(r: &mut impl Read) -> (Vec<u8>, Option<io::ErrorKind>) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return (got, None),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (got, Some(e.kind())),
+        }
+    }
+}
