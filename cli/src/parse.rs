@@ -16,6 +16,7 @@ pub fn port(s: &str) -> Result<PortPair, String> {
         internal: i,
         external: e,
         backend: None,
+        proxy_protocol: None,
     })
 }
 

@@ -180,6 +180,32 @@ pub struct PortPair {
         deserialize_with = "serde_helpers::opt_port"
     )]
     pub backend: Option<u16>,
+    /// Proxied socket activation only: `berth-proxy` sends a PROXY
+    /// protocol header (`v1` text, `v2` binary) ahead of each connection's
+    /// bytes, so the container sees the real client address. The server in
+    /// the container must expect it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_protocol: Option<ProxyProtocol>,
+}
+
+/// PROXY protocol versions (haproxy's proxy-protocol.txt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyProtocol {
+    /// Text header, `PROXY TCP4 …\r\n`.
+    V1,
+    /// Binary header.
+    V2,
+}
+
+impl ProxyProtocol {
+    /// The value as `berth-proxy --proxy-protocol` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyProtocol::V1 => "v1",
+            ProxyProtocol::V2 => "v2",
+        }
+    }
 }
 
 /// geard's `EnvironmentDescription` (only its `Variables`).

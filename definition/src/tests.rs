@@ -482,6 +482,7 @@ fn schema_lists_exactly_the_model_fields() {
             internal: 1,
             external: 2,
             backend: Some(3),
+            proxy_protocol: Some(crate::ProxyProtocol::V2),
         }],
         environment: Some(Environment {
             variables: vec![EnvVar {

@@ -248,6 +248,12 @@ impl Definition {
                 }
                 (_, None) => {}
             }
+            if p.proxy_protocol.is_some() && mode != SocketMode::Proxied {
+                return Err(FieldError::new(
+                    format!("Ports[{i}].ProxyProtocol"),
+                    "is meaningful only for proxied socket activation (SocketActivation without SkipSocketProxy): berth-proxy sends the header",
+                ));
+            }
         }
         Ok(())
     }

@@ -541,6 +541,16 @@ fn render_proxy(id: &str, source: &Source, def: &Definition, paths: &InstallPath
     if let Some(t) = def.exit_idle_time.filter(|t| *t > 0) {
         argv.push(format!("--exit-idle-time={t}"));
     }
+    // One entry per port, in the socket's ListenStream= order (the order
+    // systemd passes the sockets in), only when any port asks for it.
+    if def.ports.iter().any(|p| p.proxy_protocol.is_some()) {
+        let list: Vec<&str> = def
+            .ports
+            .iter()
+            .map(|p| p.proxy_protocol.map_or("none", |v| v.as_str()))
+            .collect();
+        argv.push(format!("--proxy-protocol={}", list.join(",")));
+    }
     for p in &def.ports {
         // Validated: every port of a proxied container has a Backend.
         if let Some(b) = p.backend {
@@ -577,6 +587,7 @@ mod tests {
                 internal: 80,
                 external: 8080,
                 backend: Some(40000),
+                proxy_protocol: None,
             }],
             environment: Some(Environment {
                 variables: values

@@ -46,6 +46,7 @@ fn main() {
                     internal: 8080,
                     external: 0,
                     backend: None,
+                    proxy_protocol: None,
                 }],
                 ..Definition::default()
             },

@@ -380,6 +380,7 @@ fn install(id: &str, ports: &[(u16, u16)]) -> jobs::InstallContainerRequest {
                     internal: i,
                     external: e,
                     backend: None,
+                    proxy_protocol: None,
                 })
                 .collect(),
             ..Definition::default()

@@ -74,9 +74,11 @@ pub struct Args {
 
     /// Send a PROXY protocol header (v1: text, v2: binary) to the backend
     /// ahead of the client's bytes, carrying the client's address and the
-    /// address it connected to. The backend must expect it.
-    #[arg(long, value_name = "VERSION", value_enum)]
-    pub proxy_protocol: Option<crate::proxy_protocol::Version>,
+    /// address it connected to. The backend must expect it. One VERSION
+    /// applies to every target; a comma-separated list (v1, v2 or none per
+    /// entry) applies to the positional TARGETs in order, one entry each.
+    #[arg(long, value_name = "VERSION[,VERSION…]", value_parser = parse_proxy_protocol)]
+    pub proxy_protocol: Option<ProxyProtocolSpec>,
 
     /// TCP congestion control for the proxy's loopback sockets (backend
     /// side when the backend is a loopback address, client side when the
@@ -88,6 +90,64 @@ pub struct Args {
     /// Log one line per connection (accept, connect, close) as well.
     #[arg(long)]
     pub debug: bool,
+}
+
+/// `--proxy-protocol`: one version for all targets, or one entry per
+/// positional target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxyProtocolSpec {
+    /// Every target.
+    All(crate::proxy_protocol::Version),
+    /// The n-th positional TARGET gets the n-th entry.
+    PerTarget(Vec<Option<crate::proxy_protocol::Version>>),
+}
+
+fn parse_proxy_protocol(s: &str) -> Result<ProxyProtocolSpec, String> {
+    use crate::proxy_protocol::Version;
+    let one = |v: &str| match v {
+        "v1" => Ok(Some(Version::V1)),
+        "v2" => Ok(Some(Version::V2)),
+        "none" => Ok(None),
+        _ => Err(format!("'{v}': expected v1, v2 or none")),
+    };
+    if !s.contains(',') {
+        return match one(s)? {
+            Some(v) => Ok(ProxyProtocolSpec::All(v)),
+            None => Ok(ProxyProtocolSpec::PerTarget(Vec::new())),
+        };
+    }
+    s.split(',')
+        .map(one)
+        .collect::<Result<_, _>>()
+        .map(ProxyProtocolSpec::PerTarget)
+}
+
+impl ProxyProtocolSpec {
+    /// The version for each of `positional` + `named` targets, in the
+    /// order main builds them (positional first).
+    ///
+    /// Errors: a list whose length is not the number of positional TARGETs.
+    pub fn per_target(
+        &self,
+        positional: usize,
+        named: usize,
+    ) -> Result<Vec<Option<crate::proxy_protocol::Version>>, String> {
+        match self {
+            ProxyProtocolSpec::All(v) => Ok(vec![Some(*v); positional + named]),
+            ProxyProtocolSpec::PerTarget(list) if list.is_empty() => {
+                Ok(vec![None; positional + named])
+            }
+            ProxyProtocolSpec::PerTarget(list) if list.len() == positional => {
+                let mut out = list.clone();
+                out.resize(positional + named, None);
+                Ok(out)
+            }
+            ProxyProtocolSpec::PerTarget(list) => Err(format!(
+                "--proxy-protocol lists {} entries for {positional} positional TARGETs",
+                list.len()
+            )),
+        }
+    }
 }
 
 fn parse_named(s: &str) -> Result<(String, String), String> {

@@ -58,6 +58,10 @@ fn run(args: Args) -> Result<(), String> {
         targets.push(Target::parse(t).map_err(|e| e.to_string())?);
     }
     let listeners = map_listeners(listeners, args.targets.len(), &named)?;
+    let proxy_protocol = match &args.proxy_protocol {
+        Some(spec) => spec.per_target(args.targets.len(), named.len())?,
+        None => vec![None; targets.len()],
+    };
     let keepalive = Keepalive {
         enabled: args.keepalive
             || args.keepalive_time.is_some()
@@ -76,7 +80,7 @@ fn run(args: Args) -> Result<(), String> {
             .filter(|d| *d != std::time::Duration::MAX),
         connect_timeout: Some(args.connect_timeout).filter(|d| *d != std::time::Duration::MAX),
         keepalive,
-        proxy_protocol: args.proxy_protocol,
+        proxy_protocol,
         loopback_congestion: match args.loopback_congestion.as_str() {
             "default" => None,
             cc => Some(

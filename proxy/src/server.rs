@@ -67,8 +67,8 @@ pub struct Config {
     pub connect_timeout: Option<Duration>,
     /// Keepalive options.
     pub keepalive: Keepalive,
-    /// `--proxy-protocol`.
-    pub proxy_protocol: Option<proxy_protocol::Version>,
+    /// The PROXY protocol header sent to each target (by index), if any.
+    pub proxy_protocol: Vec<Option<proxy_protocol::Version>>,
     /// Congestion control for the proxy's loopback sockets (`None`: the
     /// host default).
     pub loopback_congestion: Option<CString>,
@@ -795,7 +795,7 @@ impl Server {
             tune_tcp(self.cfg.keepalive, fd.as_raw_fd());
         }
         self.cfg.targets[t].worked(&addr);
-        if let Some(v) = self.cfg.proxy_protocol {
+        if let Some(v) = self.cfg.proxy_protocol.get(t).copied().flatten() {
             let c = conn.client.as_raw_fd();
             let h =
                 proxy_protocol::header(v, sys::socket_addr(c, true), sys::socket_addr(c, false));

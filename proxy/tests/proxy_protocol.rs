@@ -76,3 +76,59 @@ fn v2_header_carries_the_client_address() {
     assert_eq!(u16::from_be_bytes([h[26], h[27]]), p.port());
     assert_eq!(rest, b"GET / HTTP/1.0\r\n\r\n");
 }
+
+/// A list gives each positional TARGET its own version: the first
+/// listener's backend gets a v1 header, the second's gets the bytes alone.
+#[test]
+fn a_list_gives_each_target_its_own_version() {
+    let backend = || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap().to_string();
+        let t = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).unwrap();
+            all
+        });
+        (a, t)
+    };
+    let (a1, t1) = backend();
+    let (a2, t2) = backend();
+    let second = free_port();
+    let p = Proxy::start_with(
+        &[],
+        &["-l", &format!("127.0.0.1:{second}")],
+        &["--proxy-protocol=v1,none", &a1, &a2],
+    );
+    for addr in [p.addr(), format!("127.0.0.1:{second}")] {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"hello").unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut sink = Vec::new();
+        let _ = c.read_to_end(&mut sink);
+    }
+    let got1 = String::from_utf8(t1.join().unwrap()).unwrap();
+    let got2 = t2.join().unwrap();
+    assert!(
+        got1.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
+        "{got1:?}"
+    );
+    assert!(got1.ends_with("\r\nhello"), "{got1:?}");
+    assert_eq!(got2, b"hello");
+}
+
+/// A list must name every positional TARGET: refused at start, naming both
+/// counts.
+#[test]
+fn a_list_of_the_wrong_length_is_refused() {
+    let mut p = Proxy::start(&["--proxy-protocol=v1,v2", "127.0.0.1:9"]);
+    p.connect();
+    let status = p.wait_exit(std::time::Duration::from_secs(10));
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+    assert!(
+        p.stderr()
+            .contains("lists 2 entries for 1 positional TARGETs"),
+        "{}",
+        p.stderr()
+    );
+}
