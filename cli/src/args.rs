@@ -97,6 +97,30 @@ pub enum Command {
     /// produced and berth exits with the container's exit status; Ctrl-C
     /// stops the unit (exit 130). --detach prints the unit name instead.
     Run(RunArgs),
+    /// Build an image with podman build in a transient unit
+    /// berth-build-NAME.service (geard BuildImageRequest), streaming its
+    /// step lines as they come (all of podman's output with --verbose);
+    /// exits 0 with the image tagged (default localhost/NAME:latest), or
+    /// with podman's exit status when the build failed (130 after Ctrl-C,
+    /// which stops the unit). geard's fields: Name is NAME; Source is
+    /// --source, the context (a directory, made absolute, or a git URL
+    /// that podman clones); Tag is --tag (podman --tag); BaseImage is
+    /// --base-image (podman --from, replacing the first FROM);
+    /// RuntimeImage is --runtime-image (podman has no runtime image:
+    /// berth passes --build-arg=RUNTIME_IMAGE=I, for a multi-stage
+    /// Containerfile that declares ARG RUNTIME_IMAGE before its first FROM
+    /// and starts its final stage with FROM ${RUNTIME_IMAGE}); Clean is
+    /// --clean (podman --no-cache); Verbose is --verbose; CallbackUrl is
+    /// not taken (follow the stream). The unit runs podman's argv, never a
+    /// shell; a URL with credentials is refused, since a unit's argv is
+    /// readable by every user.
+    Build(BuildArgs),
+    /// List the builds since boot (geard ListBuildsRequest): running ones
+    /// and finished ones with their result (succeeded, failed,
+    /// interrupted; unknown when berth went away before the build
+    /// ended), from the records in /run/berth/builds (0600; /run is
+    /// emptied at boot) and the units' live state.
+    Builds,
     /// List the named volumes (berth-<id>-<Name>) with size and owner.
     Volumes,
     /// Remove a named volume (its data).
@@ -303,6 +327,39 @@ pub struct RunArgs {
     /// Command and arguments (after --).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// `berth build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The build's name (the id rule, ^[a-z0-9][a-z0-9_.-]{0,27}$): the
+    /// unit is berth-build-NAME.service, the default tag
+    /// localhost/NAME:latest.
+    pub name: String,
+    /// The build context: a directory holding a Containerfile or
+    /// Dockerfile (a relative one is made absolute), or a git URL
+    /// (https://, http://, git://, git@host:path) without credentials.
+    #[arg(long, value_name = "DIR|GIT_URL")]
+    pub source: String,
+    /// The image reference to tag (podman --tag; default
+    /// localhost/NAME:latest).
+    #[arg(long, value_name = "T")]
+    pub tag: Option<String>,
+    /// Build from image I instead of the Containerfile's first FROM
+    /// (podman --from).
+    #[arg(long, value_name = "I")]
+    pub base_image: Option<String>,
+    /// The runtime stage's image, passed as
+    /// --build-arg=RUNTIME_IMAGE=I (the Containerfile must use it).
+    #[arg(long, value_name = "I")]
+    pub runtime_image: Option<String>,
+    /// Build without podman's layer cache (podman --no-cache).
+    #[arg(long)]
+    pub clean: bool,
+    /// Stream all of podman's output instead of its step lines (STEP,
+    /// COMMIT, tag and error lines).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// Hidden commands.
