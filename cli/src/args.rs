@@ -6,7 +6,44 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Exit codes, shown in `--help` and the man page.
-pub const EXIT_CODES: &str = "\
+pub const EXIT_CODES: &str = exit_codes!();
+
+/// `berth --help` and berth(1): the exit codes and how geard's build
+/// fields map to podman's.
+pub const LONG_HELP: &str = concat!(exit_codes!(), "\n\n", build_fields!());
+
+/// `berth build --help` and berth-build(1).
+pub const BUILD_FIELDS: &str = build_fields!();
+
+macro_rules! build_fields {
+    () => {
+        "\
+berth build: geard's BuildImageRequest fields and podman build's options:
+  Name          NAME: the unit berth-build-NAME.service, the default tag
+                localhost/NAME:latest (the id rule, and it must make a valid
+                image reference)
+  Source        --source DIR|GIT_URL: the context argument, a directory (a
+                relative one made absolute) or a git URL podman clones
+                (https://, http://, git://, git@host:path; no credentials)
+  Tag           --tag T: --tag=T (an image reference)
+  BaseImage     --base-image I: --from=I, replacing the first FROM
+  RuntimeImage  --runtime-image I: podman has no runtime image; berth passes
+                --build-arg=RUNTIME_IMAGE=I, for a multi-stage Containerfile
+                that declares ARG RUNTIME_IMAGE before its first FROM and
+                starts its final stage FROM ${RUNTIME_IMAGE}
+  Clean         --clean: --no-cache
+  Verbose       --verbose: all of podman's output is streamed, not only its
+                STEP, COMMIT, tag and error lines
+  CallbackUrl   not taken: the caller follows the stream
+berth builds (ListBuildsRequest) lists the builds since boot from records in
+/run/berth/builds (0600; /run is emptied at boot)."
+    };
+}
+use build_fields;
+
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes (one per job failure kind):
   0  success
   1  Error: something failed on the host (systemd, podman, useradd, I/O)
@@ -17,11 +54,14 @@ Exit codes (one per job failure kind):
   6  NotAcceptable: the requested content type is not available
 
 Environment: BERTH_ROOT (root prefix of every path), BERTH_SYSTEMD=none (no
-systemd calls: tests), BERTH_DEFINITIONS_PATH, BERTH_PORT_RANGE=LOW-HIGH.";
+systemd calls: tests), BERTH_DEFINITIONS_PATH, BERTH_PORT_RANGE=LOW-HIGH."
+    };
+}
+use exit_codes;
 
 /// berth: containers installed onto a systemd host as units (podman).
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+#[command(name = "berth", version, about, after_help = EXIT_CODES, after_long_help = LONG_HELP)]
 pub struct Cli {
     /// Root prefix of every path the jobs touch (default /).
     #[arg(long, global = true, env = "BERTH_ROOT", value_name = "DIR")]
@@ -99,21 +139,14 @@ pub enum Command {
     Run(RunArgs),
     /// Build an image with podman build in a transient unit
     /// berth-build-NAME.service (geard BuildImageRequest), streaming its
-    /// step lines as they come (all of podman's output with --verbose);
-    /// exits 0 with the image tagged (default localhost/NAME:latest), or
-    /// with podman's exit status when the build failed (130 after Ctrl-C,
-    /// which stops the unit). geard's fields: Name is NAME; Source is
-    /// --source, the context (a directory, made absolute, or a git URL
-    /// that podman clones); Tag is --tag (podman --tag); BaseImage is
-    /// --base-image (podman --from, replacing the first FROM);
-    /// RuntimeImage is --runtime-image (podman has no runtime image:
-    /// berth passes --build-arg=RUNTIME_IMAGE=I, for a multi-stage
-    /// Containerfile that declares ARG RUNTIME_IMAGE before its first FROM
-    /// and starts its final stage with FROM ${RUNTIME_IMAGE}); Clean is
-    /// --clean (podman --no-cache); Verbose is --verbose; CallbackUrl is
-    /// not taken (follow the stream). The unit runs podman's argv, never a
-    /// shell; a URL with credentials is refused, since a unit's argv is
-    /// readable by every user.
+    /// step lines, and leave it tagged (default localhost/NAME:latest).
+    ///
+    /// Exits 0 when the image is built, with podman's exit status when the
+    /// build failed, 130 after Ctrl-C (which stops the unit). The unit runs
+    /// podman's argv, never a shell. Nothing secret belongs in a build: a
+    /// URL with credentials is refused, since a unit's argv is readable by
+    /// every user.
+    #[command(after_long_help = BUILD_FIELDS)]
     Build(BuildArgs),
     /// List the builds since boot (geard ListBuildsRequest): running ones
     /// and finished ones with their result (succeeded, failed,

@@ -314,7 +314,10 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
         Command::Build(a) => {
             // The unit does not run in berth's directory: a relative
             // context is made absolute here.
-            let source = if a.source.starts_with('/') || a.source.contains("://") || a.source.starts_with("git@") {
+            let source = if a.source.starts_with('/')
+                || a.source.contains("://")
+                || a.source.starts_with("git@")
+            {
                 a.source
             } else {
                 std::path::absolute(&a.source)

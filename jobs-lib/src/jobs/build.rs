@@ -64,9 +64,15 @@ pub fn build_unit(name: &str) -> String {
 /// the step lines (`STEP 2/3: COPY …`), the commit and tag lines and
 /// errors.
 pub fn is_step_line(line: &str) -> bool {
-    ["STEP ", "COMMIT", "Successfully tagged ", "Error:", "error:"]
-        .iter()
-        .any(|p| line.starts_with(p))
+    [
+        "STEP ",
+        "COMMIT",
+        "Successfully tagged ",
+        "Error:",
+        "error:",
+    ]
+    .iter()
+    .any(|p| line.starts_with(p))
 }
 
 /// `Source`: an absolute directory or a git URL without credentials.
@@ -114,7 +120,9 @@ fn validate_source(source: &str) -> Result<(), FieldError> {
         }
         return Err(bad("an SSH URL is git@host:path"));
     }
-    Err(bad("a relative directory is made absolute by the berth command, not here"))
+    Err(bad(
+        "a relative directory is made absolute by the berth command, not here",
+    ))
 }
 
 impl BuildImageRequest {
@@ -219,11 +227,15 @@ impl Job for BuildImageRequest {
                 format!("{} is not a directory", self.source),
             )));
         }
-        let start_failed = |e: String| {
-            JobError::new(FailureKind::Error, "Unable to start the build.").detail(e)
-        };
+        let start_failed =
+            |e: String| JobError::new(FailureKind::Error, "Unable to start the build.").detail(e);
         match ctx.systemd.unit_state(&unit) {
-            Ok(s) if matches!(s.active_state.as_str(), "active" | "activating" | "deactivating") => {
+            Ok(s)
+                if matches!(
+                    s.active_state.as_str(),
+                    "active" | "activating" | "deactivating"
+                ) =>
+            {
                 return Err(JobError::new(
                     FailureKind::AlreadyExists,
                     format!("A build named {} is running ({unit}).", self.name),

@@ -65,9 +65,9 @@ pub fn attach_filtered(
                 last_entry = Instant::now();
                 let own = crate::logfmt::field(e, "_SYSTEMD_UNIT").as_deref() == Some(unit)
                     && crate::logfmt::field(e, "_TRANSPORT").as_deref() == Some("stdout");
-                let line = crate::logfmt::message(e);
-                if own && !gone && keep(&line) {
-                    if resp.stream_record(StreamRecord::Line(line)).is_err() {
+                if own && !gone {
+                    let line = crate::logfmt::message(e);
+                    if keep(&line) && resp.stream_record(StreamRecord::Line(line)).is_err() {
                         gone = true;
                     }
                 }
