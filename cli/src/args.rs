@@ -6,7 +6,44 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Exit codes, shown in `--help` and the man page.
-pub const EXIT_CODES: &str = "\
+pub const EXIT_CODES: &str = exit_codes!();
+
+/// `berth --help` and berth(1): the exit codes and how geard's build
+/// fields map to podman's.
+pub const LONG_HELP: &str = concat!(exit_codes!(), "\n\n", build_fields!());
+
+/// `berth build --help` and berth-build(1).
+pub const BUILD_FIELDS: &str = build_fields!();
+
+macro_rules! build_fields {
+    () => {
+        "\
+berth build: geard's BuildImageRequest fields and podman build's options:
+  Name          NAME: the unit berth-build-NAME.service, the default tag
+                localhost/NAME:latest (the id rule, and it must make a valid
+                image reference)
+  Source        --source DIR|GIT_URL: the context argument, a directory (a
+                relative one made absolute) or a git URL podman clones
+                (https://, http://, git://, git@host:path; no credentials)
+  Tag           --tag T: --tag=T (an image reference)
+  BaseImage     --base-image I: --from=I, replacing the first FROM
+  RuntimeImage  --runtime-image I: podman has no runtime image; berth passes
+                --build-arg=RUNTIME_IMAGE=I, for a multi-stage Containerfile
+                that declares ARG RUNTIME_IMAGE before its first FROM and
+                starts its final stage FROM ${RUNTIME_IMAGE}
+  Clean         --clean: --no-cache
+  Verbose       --verbose: all of podman's output is streamed, not only its
+                STEP, COMMIT, tag and error lines
+  CallbackUrl   not taken: the caller follows the stream
+berth builds (ListBuildsRequest) lists the builds since boot from records in
+/run/berth/builds (0600; /run is emptied at boot)."
+    };
+}
+use build_fields;
+
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes (one per job failure kind):
   0  success
   1  Error: something failed on the host (systemd, podman, useradd, I/O)
@@ -17,11 +54,14 @@ Exit codes (one per job failure kind):
   6  NotAcceptable: the requested content type is not available
 
 Environment: BERTH_ROOT (root prefix of every path), BERTH_SYSTEMD=none (no
-systemd calls: tests), BERTH_DEFINITIONS_PATH, BERTH_PORT_RANGE=LOW-HIGH.";
+systemd calls: tests), BERTH_DEFINITIONS_PATH, BERTH_PORT_RANGE=LOW-HIGH."
+    };
+}
+use exit_codes;
 
 /// berth: containers installed onto a systemd host as units (podman).
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+#[command(name = "berth", version, about, after_help = EXIT_CODES, after_long_help = LONG_HELP)]
 pub struct Cli {
     /// Root prefix of every path the jobs touch (default /).
     #[arg(long, global = true, env = "BERTH_ROOT", value_name = "DIR")]
@@ -97,6 +137,23 @@ pub enum Command {
     /// produced and berth exits with the container's exit status; Ctrl-C
     /// stops the unit (exit 130). --detach prints the unit name instead.
     Run(RunArgs),
+    /// Build an image with podman build in a transient unit
+    /// berth-build-NAME.service (geard BuildImageRequest), streaming its
+    /// step lines, and leave it tagged (default localhost/NAME:latest).
+    ///
+    /// Exits 0 when the image is built, with podman's exit status when the
+    /// build failed, 130 after Ctrl-C (which stops the unit). The unit runs
+    /// podman's argv, never a shell. Nothing secret belongs in a build: a
+    /// URL with credentials is refused, since a unit's argv is readable by
+    /// every user.
+    #[command(after_long_help = BUILD_FIELDS)]
+    Build(BuildArgs),
+    /// List the builds since boot (geard ListBuildsRequest): running ones
+    /// and finished ones with their result (succeeded, failed,
+    /// interrupted; unknown when berth went away before the build
+    /// ended), from the records in /run/berth/builds (0600; /run is
+    /// emptied at boot) and the units' live state.
+    Builds,
     /// List the named volumes (berth-<id>-<Name>) with size and owner.
     Volumes,
     /// Remove a named volume (its data).
@@ -303,6 +360,39 @@ pub struct RunArgs {
     /// Command and arguments (after --).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// `berth build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The build's name (the id rule, ^[a-z0-9][a-z0-9_.-]{0,27}$): the
+    /// unit is berth-build-NAME.service, the default tag
+    /// localhost/NAME:latest.
+    pub name: String,
+    /// The build context: a directory holding a Containerfile or
+    /// Dockerfile (a relative one is made absolute), or a git URL
+    /// (https://, http://, git://, git@host:path) without credentials.
+    #[arg(long, value_name = "DIR|GIT_URL")]
+    pub source: String,
+    /// The image reference to tag (podman --tag; default
+    /// localhost/NAME:latest).
+    #[arg(long, value_name = "T")]
+    pub tag: Option<String>,
+    /// Build from image I instead of the Containerfile's first FROM
+    /// (podman --from).
+    #[arg(long, value_name = "I")]
+    pub base_image: Option<String>,
+    /// The runtime stage's image, passed as
+    /// --build-arg=RUNTIME_IMAGE=I (the Containerfile must use it).
+    #[arg(long, value_name = "I")]
+    pub runtime_image: Option<String>,
+    /// Build without podman's layer cache (podman --no-cache).
+    #[arg(long)]
+    pub clean: bool,
+    /// Stream all of podman's output instead of its step lines (STEP,
+    /// COMMIT, tag and error lines).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// Hidden commands.

@@ -96,7 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(reply) => exit_status(&reply).unwrap_or(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("berth: {e}");
-                ExitCode::from(e.kind.exit_code() as u8)
+                failed_status(&e).unwrap_or(ExitCode::from(e.kind.exit_code() as u8))
             }
         });
     }
@@ -119,8 +119,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             exit_status(&reply).unwrap_or(ExitCode::SUCCESS)
         }
         Ok(reply) => output::success(json, &reply),
+        Err(e) if streams => {
+            let code = output::failure(json, &e);
+            failed_status(&e).unwrap_or(code)
+        }
         Err(e) => output::failure(json, &e),
     })
+}
+
+/// The exit status a failed streamed job asks for: a failed build's
+/// podman status (130 after Ctrl-C).
+fn failed_status(e: &JobError) -> Option<ExitCode> {
+    let data = e.data.as_ref()?;
+    if data["Interrupted"] == true {
+        return Some(ExitCode::from(130));
+    }
+    let s = data.get("ExitStatus")?.as_i64().filter(|s| *s > 0)?;
+    Some(ExitCode::from(u8::try_from(s.min(255)).unwrap_or(255)))
 }
 
 /// The exit status a streamed reply asks for: an attached run's container
@@ -296,6 +311,31 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                 detach: a.detach,
             })
         }
+        Command::Build(a) => {
+            // The unit does not run in berth's directory: a relative
+            // context is made absolute here.
+            let source = if a.source.starts_with('/')
+                || a.source.contains("://")
+                || a.source.starts_with("git@")
+            {
+                a.source
+            } else {
+                std::path::absolute(&a.source)
+                    .map_err(|e| inv(format!("--source {}: {e}", a.source)))?
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            Box::new(jobs::BuildImageRequest {
+                name: a.name,
+                source,
+                tag: a.tag,
+                base_image: a.base_image,
+                runtime_image: a.runtime_image,
+                clean: a.clean,
+                verbose: a.verbose,
+            })
+        }
+        Command::Builds => Box::new(jobs::ListBuildsRequest),
         Command::Internal(Internal::ApplyLinks(a)) => return Ok(Built::ApplyLinks(a.id)),
         Command::Internal(_) => unreachable!("handled before"),
     }))

@@ -1130,3 +1130,85 @@ fn content_purge_and_streamed_json_lines() {
     ok(berth(root).args(["purge", "--yes"]).output().unwrap());
     assert!(stored(root, "web").is_none());
 }
+
+/// `berth build`: bad names and tags are refused (exit 2) naming the
+/// field, a relative source is made absolute, the field mapping is in
+/// berth(1), and `builds` lists the records.
+#[test]
+fn build_validates_makes_the_source_absolute_and_builds_lists() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let ctx = d.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    let build = |args: &[&str]| {
+        berth(&root)
+            .current_dir(d.path())
+            .arg("build")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (args, field) in [
+        (&["Demo", "--source", "ctx"][..], "field Name"),
+        (&["demo", "--source", "ctx", "--tag", "a b"], "field Tag"),
+        (
+            &["demo", "--source", "ctx", "--base-image=-x"],
+            "field BaseImage",
+        ),
+        (
+            &["demo", "--source", "https://u:p@git.example/x.git"],
+            "field Source",
+        ),
+    ] {
+        let out = build(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(field), "{args:?}: {err}");
+    }
+    let out = build(&["demo", "--source", "missing"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let abs = d.path().join("missing");
+    assert!(
+        err.contains(&format!("{} is not a directory", abs.display())),
+        "{err}"
+    );
+    // Without systemd the unit cannot start: a host error, no record.
+    let out = build(&["demo", "--source", "ctx"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!root.join("run/berth/builds/demo.json").exists());
+
+    let dir = root.join("run/berth/builds");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("demo.json"),
+        r#"{"Name":"demo","Tag":"localhost/demo:latest","Result":"succeeded","ExitStatus":0,"Started":"2026-01-01T00:00:00.000000Z","Finished":"2026-01-01T00:01:00.000000Z"}"#,
+    )
+    .unwrap();
+    let out = ok(berth(&root).arg("builds").output().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("demo  succeeded  0     localhost/demo:latest")),
+        "{text}"
+    );
+    let out = ok(berth(&root).args(["--json", "builds"]).output().unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Builds"][0]["Result"], "succeeded");
+
+    ok(berth(d.path())
+        .args(["internal", "man"])
+        .arg(d.path().join("man"))
+        .output()
+        .unwrap());
+    let main = std::fs::read_to_string(d.path().join("man/berth.1")).unwrap();
+    for needle in [
+        "BaseImage",
+        "\\-\\-from=I",
+        "RUNTIME_IMAGE",
+        "\\-\\-no\\-cache",
+    ] {
+        assert!(main.contains(needle), "berth(1) lacks {needle}");
+    }
+}

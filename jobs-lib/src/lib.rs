@@ -18,6 +18,7 @@
 //! | `/var/lib/berth/uid.next`, `subid.next` | how far uid and subordinate-range allocation got: never handed out again (not hints) |
 //! | `/var/lib/berth/home/<id>` | home of the user `ctr-<id>` of an isolated container |
 //! | `/var/lib/berth/{ports,mcs}.next` | allocation cursors (hints; losing one costs nothing) |
+//! | `/run/berth/builds/<name>.json` | a build's record (`berth builds`): name, tag, source, result, exit status, times; 0600 in a 0700 directory, gone at reboot |
 //!
 //! Definitions and journal entries are 0600 and the state directory 0700:
 //! they hold environment values, which are root-only.

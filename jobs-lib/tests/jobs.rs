@@ -1797,3 +1797,281 @@ fn list_shows_sockets_sources_and_reasons() {
     assert_eq!(rows[1]["Unit"], "berth-sock.socket");
     assert_eq!(rows[1]["Path"], "/etc/berth/containers/sock.json");
 }
+
+/// A build's service ended with `status` (as the unit reports it).
+fn build_outcome(status: i32) -> ServiceOutcome {
+    ServiceOutcome {
+        load_state: "loaded".into(),
+        active_state: if status == 0 { "inactive" } else { "failed" }.into(),
+        result: if status == 0 { "success" } else { "exit-code" }.into(),
+        exec_main_code: 1,
+        exec_main_status: status,
+    }
+}
+
+/// podman build's output as the journal holds it: step lines among others.
+fn build_journal() -> Vec<Option<serde_json::Value>> {
+    [
+        "STEP 1/2: FROM localhost/busybox",
+        "STEP 2/2: COPY hello.txt /hello.txt",
+        "--> 3b1f0c",
+        "COMMIT localhost/demo:latest",
+        "Successfully tagged localhost/demo:latest",
+        "3b1f0c9e",
+    ]
+    .iter()
+    .map(|m| {
+        Some(serde_json::json!({"MESSAGE": m, "_TRANSPORT": "stdout", "_SYSTEMD_UNIT": "UNIT"}))
+    })
+    .chain([None])
+    .collect()
+}
+
+fn build(name: &str, source: &Path) -> jobs::BuildImageRequest {
+    jobs::BuildImageRequest {
+        name: name.into(),
+        source: source.to_string_lossy().into_owned(),
+        ..Default::default()
+    }
+}
+
+/// The transient unit's exact argv, without and with every option.
+#[test]
+fn build_runs_podman_build_in_a_transient_unit_with_each_option() {
+    let (d, mut ctx, fake) = setup();
+    ctx.podman = "/usr/bin/podman".into();
+    let src = d.path().join("ctx");
+    std::fs::create_dir(&src).unwrap();
+    let s = src.display();
+    fake.0.borrow_mut().outcomes = [build_outcome(0), build_outcome(0)].into();
+    run(&ctx, &build("demo", &src)).unwrap();
+    run(
+        &ctx,
+        &jobs::BuildImageRequest {
+            tag: Some("registry.example/team/demo:v2".into()),
+            base_image: Some("localhost/busybox:1".into()),
+            runtime_image: Some("localhost/runtime".into()),
+            clean: true,
+            verbose: true,
+            ..build("demo", &src)
+        },
+    )
+    .unwrap();
+    let calls: Vec<String> = fake
+        .0
+        .borrow()
+        .calls
+        .iter()
+        .filter(|c| c.starts_with("transient"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            format!(
+                "transient berth-build-demo.service /usr/bin/podman build \
+                 --tag=localhost/demo:latest {s}"
+            ),
+            format!(
+                "transient berth-build-demo.service /usr/bin/podman build \
+                 --tag=registry.example/team/demo:v2 --from=localhost/busybox:1 \
+                 --build-arg=RUNTIME_IMAGE=localhost/runtime --no-cache {s}"
+            ),
+        ]
+    );
+}
+
+/// Without `verbose` only the step lines are streamed; with it, all.
+#[test]
+fn build_streams_step_lines_or_everything_with_verbose() {
+    let (d, ctx, fake) = setup();
+    let src = d.path().join("ctx");
+    std::fs::create_dir(&src).unwrap();
+    for verbose in [false, true] {
+        {
+            let mut s = fake.0.borrow_mut();
+            s.journal = build_journal();
+            s.outcomes = [build_outcome(0)].into();
+        }
+        let mut buf = Vec::new();
+        let reply = dispatch(
+            &ctx,
+            &jobs::BuildImageRequest {
+                verbose,
+                ..build("demo", &src)
+            },
+            None,
+            Response::new(&mut buf, true),
+        )
+        .unwrap();
+        assert_eq!(reply.success.data["Result"], "succeeded");
+        assert_eq!(reply.success.data["Tag"], "localhost/demo:latest");
+        let text = String::from_utf8(buf).unwrap();
+        let expected = if verbose {
+            "STEP 1/2: FROM localhost/busybox\nSTEP 2/2: COPY hello.txt /hello.txt\n--> 3b1f0c\n\
+             COMMIT localhost/demo:latest\nSuccessfully tagged localhost/demo:latest\n3b1f0c9e\n"
+        } else {
+            "STEP 1/2: FROM localhost/busybox\nSTEP 2/2: COPY hello.txt /hello.txt\n\
+             COMMIT localhost/demo:latest\nSuccessfully tagged localhost/demo:latest\n"
+        };
+        assert_eq!(text, expected);
+    }
+}
+
+/// A build leaves a 0600 record; `builds` lists it with its result, a
+/// failed build is an error carrying podman's exit status.
+#[test]
+fn builds_lists_succeeded_and_failed_builds_from_private_records() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, ctx, fake) = setup();
+    let src = d.path().join("ctx");
+    std::fs::create_dir(&src).unwrap();
+    fake.0.borrow_mut().outcomes = [build_outcome(0), build_outcome(125)].into();
+    run(&ctx, &build("good", &src)).unwrap();
+    let e = run(&ctx, &build("bad", &src)).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::Error);
+    assert!(e.message.contains("bad failed"), "{e}");
+    assert_eq!(e.data.as_ref().unwrap()["ExitStatus"], 125);
+    let dir = d.path().join("run/berth/builds");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("good.json")), 0o600);
+
+    let listed = run(&ctx, &jobs::ListBuildsRequest).unwrap();
+    let builds = listed.success.data["Builds"].as_array().unwrap().clone();
+    let by = |n: &str| builds.iter().find(|b| b["Name"] == n).unwrap().clone();
+    assert_eq!(by("good")["Result"], "succeeded");
+    assert_eq!(by("good")["ExitStatus"], 0);
+    assert_eq!(by("good")["Source"], src.to_string_lossy().as_ref());
+    assert_eq!(by("bad")["Result"], "failed");
+    assert_eq!(by("bad")["ExitStatus"], 125);
+    let table = listed.success.table.unwrap().render();
+    assert!(table.starts_with("NAME  RESULT"), "{table}");
+    assert!(table.contains("good  succeeded  0"), "{table}");
+}
+
+/// A build whose berth went away (record says running, unit gone) is
+/// `unknown`; one whose unit is still active is `running`, and a second
+/// build of the same name is refused while it runs.
+#[test]
+fn builds_checks_running_records_against_their_unit() {
+    let (d, ctx, fake) = setup();
+    let dir = d.path().join("run/berth/builds");
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in ["live", "gone"] {
+        std::fs::write(
+            dir.join(format!("{n}.json")),
+            serde_json::json!({"Name": n, "Result": "running", "Started": "2026-01-01T00:00:00.000000Z"})
+                .to_string(),
+        )
+        .unwrap();
+    }
+    fake.0
+        .borrow_mut()
+        .active
+        .insert("berth-build-live.service".into(), "active".into());
+    let listed = run(&ctx, &jobs::ListBuildsRequest).unwrap();
+    let b = &listed.success.data["Builds"];
+    let result = |n: &str| {
+        b.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["Name"] == n)
+            .unwrap()["Result"]
+            .clone()
+    };
+    assert_eq!(result("live"), "running");
+    assert_eq!(result("gone"), "unknown");
+
+    let src = d.path().join("ctx");
+    std::fs::create_dir(&src).unwrap();
+    let e = run(&ctx, &build("live", &src)).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::AlreadyExists, "{e}");
+    assert!(!fake
+        .0
+        .borrow()
+        .calls
+        .iter()
+        .any(|c| c.starts_with("transient")));
+}
+
+/// Bad names, tags, images and sources are refused naming the field and
+/// the rule, before systemd is asked anything.
+#[test]
+fn build_refuses_bad_names_tags_and_sources_by_field() {
+    let (d, ctx, fake) = setup();
+    let src = d.path().join("ctx");
+    std::fs::create_dir(&src).unwrap();
+    let cases: Vec<(jobs::BuildImageRequest, &str)> = vec![
+        (
+            build("Demo", &src),
+            "field Name: a build name follows the id rule",
+        ),
+        (build("a-", &src), "field Name: must be an image reference"),
+        (build("", &src), "field Name"),
+        (
+            jobs::BuildImageRequest {
+                tag: Some("bad tag".into()),
+                ..build("demo", &src)
+            },
+            "field Tag: must be an image reference",
+        ),
+        (
+            jobs::BuildImageRequest {
+                tag: Some("--rm".into()),
+                ..build("demo", &src)
+            },
+            "field Tag",
+        ),
+        (
+            jobs::BuildImageRequest {
+                base_image: Some("$(id)".into()),
+                ..build("demo", &src)
+            },
+            "field BaseImage",
+        ),
+        (
+            jobs::BuildImageRequest {
+                runtime_image: Some("-x".into()),
+                ..build("demo", &src)
+            },
+            "field RuntimeImage",
+        ),
+        (build("demo", Path::new("ctx")), "field Source"),
+        (
+            build("demo", Path::new("--file=/etc/shadow")),
+            "field Source",
+        ),
+        (
+            build("demo", Path::new("https://user:token@git.example/x.git")),
+            "credentials in a URL",
+        ),
+        (
+            build("demo", Path::new("https://tok@git.example/x.git")),
+            "credentials",
+        ),
+        (
+            build("demo", &d.path().join("missing")),
+            "is not a directory",
+        ),
+    ];
+    for (req, want) in cases {
+        let e = run(&ctx, &req).unwrap_err();
+        assert_eq!(e.kind, error::FailureKind::InvalidRequest, "{req:?}: {e}");
+        assert!(e.to_string().contains(want), "{req:?}: {e}");
+    }
+    for ok in [
+        "https://git.example/team/app.git",
+        "git://git.example/app",
+        "git@git.example:team/app.git",
+    ] {
+        use berth_jobs::jobs::Job as _;
+        build("demo", Path::new(ok)).check().unwrap();
+    }
+    assert!(!fake
+        .0
+        .borrow()
+        .calls
+        .iter()
+        .any(|c| c.starts_with("transient")));
+}

@@ -1,6 +1,7 @@
 //! The jobs (geard's `containers/jobs`): request types with `check()` and
 //! `execute()`, run by [`dispatch`].
 
+mod build;
 mod content;
 mod control;
 mod delete;
@@ -18,6 +19,7 @@ mod secrets;
 pub mod transient;
 mod volumes;
 
+pub use build::{build_unit, is_step_line, BuildImageRequest, ListBuildsRequest, BUILDS_DIR};
 pub use content::{ContentRequest, CONTENT_TYPES};
 pub use control::{
     RestartContainerRequest, StartedContainerStateRequest, StoppedContainerStateRequest,

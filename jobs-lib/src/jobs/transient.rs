@@ -27,6 +27,19 @@ pub fn attach(
     unit: &str,
     resp: &mut dyn JobResponse,
 ) -> Result<ServiceOutcome, JobError> {
+    attach_filtered(ctx, unit, resp, &|_| true)
+}
+
+/// As [`attach`], streaming only the lines `keep` accepts (the others are
+/// still read, so the end of the unit is seen at the same time).
+///
+/// Errors: as [`attach`].
+pub fn attach_filtered(
+    ctx: &Context,
+    unit: &str,
+    resp: &mut dyn JobResponse,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<ServiceOutcome, JobError> {
     let fail = |what: &str, e: String| {
         JobError::new(
             FailureKind::Error,
@@ -54,7 +67,7 @@ pub fn attach(
                     && crate::logfmt::field(e, "_TRANSPORT").as_deref() == Some("stdout");
                 if own && !gone {
                     let line = crate::logfmt::message(e);
-                    if resp.stream_record(StreamRecord::Line(line)).is_err() {
+                    if keep(&line) && resp.stream_record(StreamRecord::Line(line)).is_err() {
                         gone = true;
                     }
                 }
