@@ -56,9 +56,10 @@ setup_file() {
     run berth install $ID --from-json /tmp/$ID.json
     [ "$status" -eq 0 ]
     wait_until 60 running
-    run podman exec berth-$ID printenv APP_VALUE
+    # The image's busybox has no printenv applet: the shell prints them.
+    run podman exec berth-$ID sh -c 'printf "%s" "$APP_VALUE"'
     [ "$output" = "$ENV_VALUE" ]
-    run podman exec berth-$ID printenv APP_TOKEN
+    run podman exec berth-$ID sh -c 'printf "%s" "$APP_TOKEN"'
     [ "$output" = "$SECRET_VALUE" ]
     run podman exec berth-$ID cat /run/secrets/token
     [ "$output" = "$SECRET_VALUE" ]
