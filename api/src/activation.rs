@@ -44,9 +44,7 @@ fn sockopt(fd: RawFd, opt: libc::c_int) -> std::io::Result<libc::c_int> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: v and len are valid for writes and sized for an int option.
-    let r = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut v).cast(), &mut len)
-    };
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut v).cast(), &mut len) };
     if r < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -56,7 +54,8 @@ fn sockopt(fd: RawFd, opt: libc::c_int) -> std::io::Result<libc::c_int> {
 fn check(fd: OwnedFd) -> Result<UnixListener, String> {
     let raw = fd.as_raw_fd();
     let what = format!("passed fd {raw}");
-    let domain = sockopt(raw, libc::SO_DOMAIN).map_err(|e| format!("{what} is not a socket: {e}"))?;
+    let domain =
+        sockopt(raw, libc::SO_DOMAIN).map_err(|e| format!("{what} is not a socket: {e}"))?;
     if domain != libc::AF_UNIX {
         return Err(format!(
             "{what} is not an AF_UNIX socket (domain {domain}); berth-api never listens on TCP \
@@ -69,8 +68,7 @@ fn check(fd: OwnedFd) -> Result<UnixListener, String> {
             "{what} has socket type {ty}; berth-api needs a stream socket (ListenStream=)"
         ));
     }
-    if sockopt(raw, libc::SO_ACCEPTCONN).map_err(|e| format!("{what}: SO_ACCEPTCONN: {e}"))? == 0
-    {
+    if sockopt(raw, libc::SO_ACCEPTCONN).map_err(|e| format!("{what}: SO_ACCEPTCONN: {e}"))? == 0 {
         return Err(format!(
             "{what} is a connected socket, not a listening one (Accept=yes is not supported)"
         ));

@@ -20,7 +20,8 @@ pub struct Peer {
 /// The group that may connect besides root: the group owning the socket
 /// file at `path` (None for an abstract or unnamed socket: root only).
 pub fn socket_group(path: Option<&Path>) -> Option<u32> {
-    path.and_then(|p| std::fs::metadata(p).ok()).map(|m| m.gid())
+    path.and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| m.gid())
 }
 
 /// The supplementary groups of `pid` (`Groups:` of `/proc/<pid>/status`),
@@ -31,7 +32,11 @@ fn supplementary_groups(pid: i32) -> Vec<u32> {
     };
     s.lines()
         .find_map(|l| l.strip_prefix("Groups:"))
-        .map(|g| g.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+        .map(|g| {
+            g.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -46,5 +51,7 @@ pub fn refusal(peer: &Peer, group: Option<u32>) -> Option<String> {
     if peer.gid == g || (peer.pid > 0 && supplementary_groups(peer.pid).contains(&g)) {
         return None;
     }
-    Some(format!("not root and not a member of the socket's group (gid {g})"))
+    Some(format!(
+        "not root and not a member of the socket's group (gid {g})"
+    ))
 }

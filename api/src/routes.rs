@@ -192,8 +192,12 @@ pub fn route(
                         id,
                         lines,
                         follow: query_flag(query, "follow"),
-                        since: query_value(query, "since").map(|s| segment(s)).transpose()?,
-                        until: query_value(query, "until").map(|s| segment(s)).transpose()?,
+                        since: query_value(query, "since")
+                            .map(|s| segment(s))
+                            .transpose()?,
+                        until: query_value(query, "until")
+                            .map(|s| segment(s))
+                            .transpose()?,
                         json: query_value(query, "output") == Some("json"),
                     })
                 }
@@ -225,7 +229,10 @@ pub fn route(
                 Method::PUT => {
                     let b: EnvironmentBody = json(body)?;
                     if !b.unset.is_empty() {
-                        return Err(refuse(400, "Unset is for PATCH; PUT replaces every variable"));
+                        return Err(refuse(
+                            400,
+                            "Unset is for PATCH; PUT replaces every variable",
+                        ));
                     }
                     Box::new(jobs::PutEnvironmentRequest {
                         id,
@@ -292,16 +299,44 @@ mod tests {
 
     #[test]
     fn unknown_and_wrong_method() {
-        assert_eq!(route(&Method::GET, "/nope", "", b"").err().unwrap().status, 404);
-        assert_eq!(route(&Method::POST, "/container/a/status", "", b"").err().unwrap().status, 405);
-        assert_eq!(route(&Method::GET, "/builds", "", b"").err().unwrap().status, 501);
-        assert_eq!(route(&Method::POST, "/jobs", "", b"{").err().unwrap().status, 400);
+        assert_eq!(
+            route(&Method::GET, "/nope", "", b"").err().unwrap().status,
+            404
+        );
+        assert_eq!(
+            route(&Method::POST, "/container/a/status", "", b"")
+                .err()
+                .unwrap()
+                .status,
+            405
+        );
+        assert_eq!(
+            route(&Method::GET, "/builds", "", b"")
+                .err()
+                .unwrap()
+                .status,
+            501
+        );
+        assert_eq!(
+            route(&Method::POST, "/jobs", "", b"{")
+                .err()
+                .unwrap()
+                .status,
+            400
+        );
     }
 
     #[test]
     fn names() {
         let j = route(&Method::PUT, "/container/a/started", "", b"").unwrap();
-        assert_eq!(j.name(), jobs::StartedContainerStateRequest { id: "a".into(), wait: true }.name());
+        assert_eq!(
+            j.name(),
+            jobs::StartedContainerStateRequest {
+                id: "a".into(),
+                wait: true
+            }
+            .name()
+        );
         assert_eq!(j.container(), Some("a"));
     }
 }

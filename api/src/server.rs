@@ -195,7 +195,11 @@ fn fail(status: u16, e: JobError) -> Response<Body> {
     respond(reply::failure(status, &e))
 }
 
-async fn handle(req: Request<Incoming>, state: Arc<State>, refusal: Option<String>) -> Response<Body> {
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<State>,
+    refusal: Option<String>,
+) -> Response<Body> {
     if let Some(why) = refusal {
         let mut r = fail(
             403,
@@ -203,8 +207,10 @@ async fn handle(req: Request<Incoming>, state: Arc<State>, refusal: Option<Strin
                 "berth-api serves root and members of the socket's group; this peer is {why}"
             )),
         );
-        r.headers_mut()
-            .insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+        r.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
         return r;
     }
     let h = req.headers();
@@ -280,8 +286,10 @@ async fn handle(req: Request<Incoming>, state: Arc<State>, refusal: Option<Strin
         let out = buffered(job, rid, state).await;
         let mut r = respond(reply::outcome(&out, table));
         if matches!(&*out, Err(e) if e.kind == FailureKind::RateLimit) {
-            r.headers_mut()
-                .insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+            r.headers_mut().insert(
+                hyper::header::RETRY_AFTER,
+                hyper::header::HeaderValue::from_static("1"),
+            );
         }
         r
     }
@@ -543,7 +551,10 @@ async fn streamed(
     });
     match rx.recv().await {
         None => respond(reply::outcome(
-            &Err(JobError::new(FailureKind::Error, "The job ended without an answer.")),
+            &Err(JobError::new(
+                FailureKind::Error,
+                "The job ended without an answer.",
+            )),
             false,
         )),
         Some(Event::Done(Err(e))) => respond(reply::outcome(&Err(e), false)),
