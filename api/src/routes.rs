@@ -192,12 +192,8 @@ pub fn route(
                         id,
                         lines,
                         follow: query_flag(query, "follow"),
-                        since: query_value(query, "since")
-                            .map(|s| segment(s))
-                            .transpose()?,
-                        until: query_value(query, "until")
-                            .map(|s| segment(s))
-                            .transpose()?,
+                        since: query_value(query, "since").map(segment).transpose()?,
+                        until: query_value(query, "until").map(segment).transpose()?,
                         json: query_value(query, "output") == Some("json"),
                     })
                 }
