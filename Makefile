@@ -27,14 +27,17 @@ export BERTH_PODMAN      = $(PODMAN)
 export BERTH_LIBEXECDIR  = $(LIBEXECDIR)
 export BERTH_BINDIR      = $(BINDIR)
 
-MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md definition/berth.json.5.md
+MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md api/berth-api.8.md definition/berth.json.5.md
+SYSUSERS_DIR ?= $(or $(shell $(PKGCONFIG) --variable=sysusersdir systemd 2>/dev/null),$(PREFIX)/lib/sysusers.d)
 
 .PHONY: all build man selinux deb deps check test lint install uninstall vm-test demo bench clean
 
 all: build man
 
 build:
-	$(CARGO) build --release --locked -p berth-generator -p berth-proxy -p berth-cli
+	$(CARGO) build --release --locked -p berth-generator -p berth-proxy -p berth-cli -p berth-api
+	@mkdir -p build/units
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/berth-api.service.in > build/units/berth-api.service
 
 # Man pages are markdown next to the code, built into roff.
 man:
@@ -83,15 +86,20 @@ check: deps
 install: build man selinux
 	install -Dm755 $(RELEASE_DIR)/berth-generator $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/berth-generator
 	install -Dm755 $(RELEASE_DIR)/berth-proxy $(DESTDIR)$(LIBEXECDIR)/berth/berth-proxy
+	install -Dm755 $(RELEASE_DIR)/berth-api $(DESTDIR)$(LIBEXECDIR)/berth/berth-api
 	install -Dm755 $(RELEASE_DIR)/berth $(DESTDIR)$(BINDIR)/berth
-	for u in units/*.target units/*.slice units/*.service units/*.socket; do \
+	for u in units/*.target units/*.slice units/*.service units/*.socket build/units/*.service; do \
 	  [ -e "$$u" ] || continue; install -Dm644 "$$u" $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$(basename $$u); done
+	# The berth group of the API socket; systemd-sysusers creates it at boot
+	# (after `make install` on a running host: run `systemd-sysusers berth.conf`).
+	install -Dm644 sysusers/berth.conf $(DESTDIR)$(SYSUSERS_DIR)/berth.conf
 	install -dm755 $(DESTDIR)$(SYSCONFDIR)/berth/containers
 	install -Dm644 schema/berth-definition.schema.json $(DESTDIR)$(DATADIR)/berth/berth-definition.schema.json
 	install -dm755 $(DESTDIR)$(DOCDIR)/examples
 	install -m644 examples/*.json $(DESTDIR)$(DOCDIR)/examples/
 	install -Dm644 $(MAN_BUILD)/berth-generator.8 $(DESTDIR)$(MANDIR)/man8/berth-generator.8
 	install -Dm644 $(MAN_BUILD)/berth-proxy.8 $(DESTDIR)$(MANDIR)/man8/berth-proxy.8
+	install -Dm644 $(MAN_BUILD)/berth-api.8 $(DESTDIR)$(MANDIR)/man8/berth-api.8
 	install -Dm644 $(MAN_BUILD)/berth.json.5 $(DESTDIR)$(MANDIR)/man5/berth.json.5
 	install -dm755 $(DESTDIR)$(MANDIR)/man1
 	$(RELEASE_DIR)/berth internal man $(DESTDIR)$(MANDIR)/man1
@@ -111,6 +119,9 @@ endif
 uninstall:
 	rm -f $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/berth-generator $(DESTDIR)$(LIBEXECDIR)/berth/berth-proxy \
 	  $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(SYSTEMD_UNIT_DIR)/berth.target \
+	  $(DESTDIR)$(LIBEXECDIR)/berth/berth-api $(DESTDIR)$(SYSTEMD_UNIT_DIR)/berth-api.socket \
+	  $(DESTDIR)$(SYSTEMD_UNIT_DIR)/berth-api.service $(DESTDIR)$(SYSUSERS_DIR)/berth.conf \
+	  $(DESTDIR)$(MANDIR)/man8/berth-api.8 \
 	  $(DESTDIR)$(MANDIR)/man8/berth-generator.8 $(DESTDIR)$(MANDIR)/man8/berth-proxy.8 \
 	  $(DESTDIR)$(MANDIR)/man5/berth.json.5 $(DESTDIR)$(MANDIR)/man1/berth.1 $(DESTDIR)$(MANDIR)/man1/berth-*.1
 	rm -rf $(DESTDIR)$(DATADIR)/berth $(DESTDIR)$(DOCDIR)
