@@ -12,7 +12,7 @@ use serde::Deserialize;
 /// Why no job was built: the HTTP status and the message.
 #[derive(Debug)]
 pub struct Refusal {
-    /// 400, 404, 405 or 501.
+    /// 400, 404 or 405.
     pub status: u16,
     /// What was wrong.
     pub error: JobError,
@@ -87,6 +87,25 @@ struct RunBody {
     _name: Option<String>,
 }
 
+/// geard's `BuildImageRequest` body (`CallbackUrl` is not taken: the
+/// caller follows the stream).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct BuildBody {
+    name: String,
+    source: String,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    base_image: Option<String>,
+    #[serde(default)]
+    runtime_image: Option<String>,
+    #[serde(default)]
+    clean: bool,
+    #[serde(default)]
+    verbose: bool,
+}
+
 fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Refusal> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -133,8 +152,7 @@ fn segment(s: &str) -> Result<String, Refusal> {
 /// The job for `method path?query` with `body`.
 ///
 /// Errors: 404 for an unknown path, 405 for a known path with another
-/// method, 400 for a body that does not parse, 501 for geard's build
-/// routes (berth has no build job).
+/// method, 400 for a body that does not parse.
 pub fn route(
     method: &Method,
     path: &str,
@@ -262,18 +280,25 @@ pub fn route(
                 detach: b.detach,
             })
         }
-        ["builds"] | ["build-image"] => {
-            return Err(Refusal {
-                status: 501,
-                error: JobError::invalid(format!(
-                    "{path}: berth has no image build job (geard's builds used source-to-image); \
-                     build images with podman build"
-                )),
+        ["builds"] if m == Method::GET => Box::new(jobs::ListBuildsRequest),
+        ["build-image"] if m == Method::POST => {
+            let b: BuildBody = json(body)?;
+            Box::new(jobs::BuildImageRequest {
+                name: b.name,
+                source: b.source,
+                tag: b.tag,
+                base_image: b.base_image,
+                runtime_image: b.runtime_image,
+                clean: b.clean,
+                verbose: b.verbose,
             })
         }
-        ["containers"] | ["images"] | ["containers", "links"] | ["jobs"] => {
-            return Err(not_allowed())
-        }
+        ["containers"]
+        | ["images"]
+        | ["containers", "links"]
+        | ["jobs"]
+        | ["builds"]
+        | ["build-image"] => return Err(not_allowed()),
         _ => return Err(unknown(path)),
     })
 }
@@ -307,11 +332,18 @@ mod tests {
             405
         );
         assert_eq!(
-            route(&Method::GET, "/builds", "", b"")
+            route(&Method::POST, "/builds", "", b"")
                 .err()
                 .unwrap()
                 .status,
-            501
+            405
+        );
+        assert_eq!(
+            route(&Method::POST, "/build-image", "", b"{\"Name\": \"a\"}")
+                .err()
+                .unwrap()
+                .status,
+            400
         );
         assert_eq!(
             route(&Method::POST, "/jobs", "", b"{")

@@ -301,7 +301,15 @@ fn refusals_have_their_codes() {
     let (c, _, b) = api.curl(&["-X", "POST", "http://api/container/a/status"]);
     assert_eq!(c, 405, "{b}");
     let (c, _, b) = api.curl(&["http://api/builds"]);
-    assert_eq!(c, 501, "{b}");
+    assert_eq!(c, 200, "{b}");
+    let (c, _, b) = api.curl(&[
+        "-X",
+        "POST",
+        "--data",
+        r#"{"Name": "Bad Name", "Source": "/nonexistent"}"#,
+        "http://api/build-image",
+    ]);
+    assert_eq!(c, 400, "{b}");
     let (c, _, b) = api.curl(&[
         "-H",
         "X-Request-Id: nope",
