@@ -22,7 +22,7 @@ echo "== library, one process: $N installs (bench_install)"
 cargo build --release -q -p berth-cli
 M=$(( N < 1000 ? N : 1000 ))
 echo "== CLI, one process per install: $M installs (berth install, BERTH_SYSTEMD=none)"
-export BERTH_ROOT="$ROOT/cli" BERTH_SYSTEMD=none BERTH_PORT_PROBE=0
+export BERTH_ROOT="$ROOT/cli" BERTH_SYSTEMD=none BERTH_PORT_PROBE=0 BERTH_IMAGE_VOLUMES=0 BERTH_PULL=0
 start=$(date +%s.%N)
 i=0
 while [ $i -lt $M ]; do

@@ -29,8 +29,10 @@ fn main() {
         .unwrap_or_else(|| tmp.path().to_owned());
     let mut ctx = Context::new(&root, Box::new(NoSystemd)).expect("context");
     ctx.probe = Probe::Skip;
-    // A benchmark of berth, not of podman: no image pulls or checks.
+    // A benchmark of berth, not of podman: no image pulls, checks or
+    // inspection (as BERTH_PULL=0 BERTH_IMAGE_VOLUMES=0 do for the CLI).
     ctx.pull = false;
+    ctx.image_volumes = false;
     ctx.settings.port_range = berth_jobs::config::PortRange {
         first: 20000,
         last: 32767,
