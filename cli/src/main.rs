@@ -164,6 +164,8 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                 id: a.id,
                 definition,
                 unmask: a.unmask,
+                dry_run: a.dry_run,
+                no_restart: a.no_restart,
             })
         }
         Command::Start(a) => Box::new(jobs::StartedContainerStateRequest { id: a.id }),

@@ -48,6 +48,8 @@ fn main() {
                 ..Definition::default()
             },
             unmask: false,
+            dry_run: false,
+            no_restart: false,
         };
         let t = Instant::now();
         dispatch(&ctx, &job, None, Response::new(std::io::sink(), false)).expect("install");

@@ -111,7 +111,7 @@ impl Job for RunContainerRequest {
         }
         started.map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
         Ok(Success::accepted()
-            .data(serde_json::json!({"Unit": unit, "Image": self.image}))
+            .data(serde_json::json!({"Unit": unit, "Image": self.image, "Changed": true}))
             .message(format!("started {unit}; its output: journalctl -u {unit}")))
     }
 }
