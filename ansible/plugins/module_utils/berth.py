@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import hashlib
 import json
+import time
 
 # berth's exit codes (berth(1)): the job failure kinds.
 FAILURE_KINDS = {
@@ -61,9 +62,22 @@ class Berth(object):
         self.exe = found
         self.root = module.params.get("root")
 
-    def run(self, args, data=None, request_id=None):
+    def run(self, args, data=None, request_id=None, rate_limit_wait=60):
         """Runs `berth --json ARGS`; returns the reply as a dict, raises
-        BerthError on a non-zero exit."""
+        BerthError on a non-zero exit. A RateLimit (a unit is changing
+        state) is retried for up to rate_limit_wait seconds."""
+        deadline = time.time() + rate_limit_wait
+        pause = 0.5
+        while True:
+            try:
+                return self._run(args, data, request_id)
+            except BerthError as e:
+                if e.kind != "RateLimit" or time.time() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 5)
+
+    def _run(self, args, data=None, request_id=None):
         cmd = [self.exe, "--json"]
         if self.root:
             cmd += ["--root", self.root]

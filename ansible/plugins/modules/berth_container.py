@@ -315,7 +315,8 @@ def main():
                 )
                 if status is None or not was_started or not (is_running or unknown):
                     result["changed"] = True
-            else:
+            elif not (install_reply and install_reply.get("Started")):
+                # An install with Started already queued the start.
                 call("start", ["start", cid], {"Id": cid})
         elif state == "stopped":
             if module.check_mode:

@@ -63,8 +63,9 @@ check() { # NAME EXPECTED_CHANGED ARGS…
         sed 's/^/# | /' "$work/last.log"
     fi
 }
-env_of() { ssh_guest podman inspect berth-s13-web --format '{{range .Config.Env}}{{println .}}{{end}}' | grep '^GREETING='; }
-cid_of() { ssh_guest podman inspect berth-s13-web --format '{{.Id}}'; }
+# (ssh joins its arguments into one remote command line: quote for the guest's shell.)
+env_of() { ssh_guest "podman inspect berth-s13-web --format '{{range .Config.Env}}{{println .}}{{end}}'" | grep '^GREETING='; }
+cid_of() { ssh_guest "podman inspect berth-s13-web --format '{{.Id}}'"; }
 
 echo "1..7"
 # The guest answers over SSH (sshd may still be starting).
