@@ -144,7 +144,9 @@ def test_started_stopped_and_absent(env):
     )
     assert [x["changed"] for x in r] == [True, False, True, False, True, False], r
     assert all(not x.get("failed") for x in r), r
-    assert r[0]["replies"]["start"]["Started"] is True
+    assert r[0]["replies"]["install"]["Started"] is True
+    assert "start" not in r[0]["replies"], "the install started it"
+    assert r[1]["replies"]["start"]["Changed"] is False
     assert stored(env) is None
 
 
