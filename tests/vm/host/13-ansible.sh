@@ -90,7 +90,12 @@ else
 fi
 ssh_guest systemctl stop berth-s13-web.service
 state=$(playbook -e greeting=bonjour)
-active=$(ssh_guest systemctl is-active berth-s13-web.service)
+# berth start is Accepted: systemd carries it out.
+for _ in $(seq 60); do
+    active=$(ssh_guest systemctl is-active berth-s13-web.service)
+    [[ "$active" == activating ]] || break
+    sleep 1
+done
 if [[ "$state" == "1 0" && "$active" == active ]]; then
     ok "a container stopped by hand is started again (state: started)"
 else
