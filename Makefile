@@ -30,7 +30,7 @@ export BERTH_BINDIR      = $(BINDIR)
 MAN_SOURCES = generator/berth-generator.8.md proxy/berth-proxy.8.md api/berth-api.8.md definition/berth.json.5.md
 SYSUSERS_DIR ?= $(or $(shell $(PKGCONFIG) --variable=sysusersdir systemd 2>/dev/null),$(PREFIX)/lib/sysusers.d)
 
-.PHONY: all build man selinux deb deps check test lint install uninstall vm-test demo bench clean
+.PHONY: all build man selinux deb deps check test lint install uninstall vm-test demo bench clean ansible-test
 
 all: build man
 
@@ -73,6 +73,17 @@ lint:
 test:
 	$(CARGO) build --workspace --locked
 	$(CARGO) test --workspace --locked
+	$(MAKE) ansible-test
+
+# The Ansible collection (ansible/): its modules against the debug berth
+# (BERTH_ROOT, BERTH_SYSTEMD=none), and `ansible-galaxy collection build`.
+# ansible-core and pytest come from PyPI into build/ansible-venv
+# (tools/ansible-venv; ansible/requirements.txt pins them).
+ansible-test:
+	$(CARGO) build --locked -p berth-cli
+	venv=$$(tools/ansible-venv) && \
+	  "$$venv/bin/python" -m pytest -q ansible/tests/unit && \
+	  (cd ansible && "$$venv/bin/ansible-galaxy" collection build --force --output-path ../build/)
 
 # The packages `make check` needs (tools/install-deps: installed when run as
 # root, else the apt-get line to run is printed and make stops).

@@ -176,6 +176,8 @@ pub fn route(
                         definition,
                         unmask: false,
                         wait: true,
+                        dry_run: false,
+                        no_restart: false,
                     })
                 }
                 Method::DELETE => Box::new(jobs::DeleteContainerRequest {

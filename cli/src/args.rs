@@ -277,6 +277,14 @@ pub struct InstallArgs {
     /// without it, installing a masked id is refused.
     #[arg(long)]
     pub unmask: bool,
+    /// Print how the definition in force differs from this one and which
+    /// units would change; change nothing (exit 0).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave a running container on its old units (it runs the old
+    /// definition until restarted); refused when the ports change.
+    #[arg(long)]
+    pub no_restart: bool,
 }
 
 /// `berth logs`.

@@ -203,6 +203,8 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                 definition,
                 unmask: a.unmask,
                 wait: !a.no_wait,
+                dry_run: a.dry_run,
+                no_restart: a.no_restart,
             })
         }
         Command::Start(a) => Box::new(jobs::StartedContainerStateRequest {

@@ -54,6 +54,8 @@ fn main() {
             },
             unmask: false,
             wait: false,
+            dry_run: false,
+            no_restart: false,
         };
         let t = Instant::now();
         dispatch(&ctx, &job, None, Response::new(std::io::sink(), false)).expect("install");

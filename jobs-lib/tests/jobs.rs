@@ -387,6 +387,8 @@ fn install(id: &str, ports: &[(u16, u16)]) -> jobs::InstallContainerRequest {
         },
         unmask: false,
         wait: false,
+        dry_run: false,
+        no_restart: false,
     }
 }
 
@@ -2074,4 +2076,98 @@ fn build_refuses_bad_names_tags_and_sources_by_field() {
         .calls
         .iter()
         .any(|c| c.starts_with("transient")));
+}
+
+/// `berth install --dry-run` says what would change and changes nothing;
+/// `--no-restart` leaves a running container on its old units; start and
+/// stop say whether they changed anything.
+#[test]
+fn dry_run_no_restart_and_changed_flags() {
+    let (_d, ctx, fake) = setup();
+    let mut plan = install("web", &[(80, 0)]);
+    plan.dry_run = true;
+    let p = run(&ctx, &plan).unwrap();
+    assert_eq!(p.success.data["Changed"], true);
+    assert_eq!(p.success.data["Before"], serde_json::Value::Null);
+    assert_eq!(
+        p.success.data["Units"],
+        serde_json::json!(["berth-web.service"])
+    );
+    assert!(stored(&ctx, "web").is_none(), "a dry run writes nothing");
+    assert!(
+        fake.0.borrow().calls.is_empty(),
+        "{:?}",
+        fake.0.borrow().calls
+    );
+
+    run(&ctx, &install("web", &[(80, 0)])).unwrap();
+    let kept = stored(&ctx, "web").unwrap().ports[0].external;
+    // The same request: the kept port is filled in, nothing would change.
+    let p = run(&ctx, &plan).unwrap();
+    assert_eq!(p.success.data["Changed"], false, "{}", p.success.data);
+    assert_eq!(p.success.data["After"]["Ports"][0]["External"], kept);
+    // Another image: a diff naming it, and the service would change.
+    plan.definition.image = "localhost/busybox:2".into();
+    let p = run(&ctx, &plan).unwrap();
+    assert_eq!(p.success.data["Changed"], true);
+    let diff = p.success.data["Diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-  \"Image\": \"localhost/busybox\""),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+  \"Image\": \"localhost/busybox:2\""),
+        "{diff}"
+    );
+    assert_eq!(stored(&ctx, "web").unwrap().image, "localhost/busybox");
+
+    // Start: changed once, then not while the unit is active.
+    let start = jobs::StartedContainerStateRequest {
+        id: "web".into(),
+        wait: false,
+    };
+    assert_eq!(run(&ctx, &start).unwrap().success.data["Changed"], true);
+    fake.0
+        .borrow_mut()
+        .active
+        .insert("berth-web.service".into(), "active".into());
+    assert_eq!(run(&ctx, &start).unwrap().success.data["Changed"], false);
+
+    // --no-restart: the new image is stored, the running unit is left.
+    fake.0.borrow_mut().calls.clear();
+    let mut upd = install("web", &[(80, 0)]);
+    upd.definition.image = "localhost/busybox:2".into();
+    upd.definition.started = true;
+    upd.no_restart = true;
+    let r = run(&ctx, &upd).unwrap();
+    assert_eq!(r.success.data["Changed"], true);
+    assert_eq!(r.success.data["RestartNeeded"], true);
+    assert!(!fake
+        .0
+        .borrow()
+        .calls
+        .iter()
+        .any(|c| c.starts_with("try-restart")));
+    // … but not when the ports change: the old container holds them.
+    let mut ports = install("web", &[(80, 0), (81, 0)]);
+    ports.definition.started = true;
+    ports.no_restart = true;
+    let e = run(&ctx, &ports).unwrap_err();
+    assert_eq!(
+        e.kind,
+        berth_jobs::error::FailureKind::InvalidRequest,
+        "{e}"
+    );
+
+    // Stop: changed while active, not once stopped.
+    let stop = jobs::StoppedContainerStateRequest {
+        id: "web".into(),
+        wait: false,
+    };
+    assert_eq!(run(&ctx, &stop).unwrap().success.data["Changed"], true);
+    fake.0
+        .borrow_mut()
+        .active
+        .insert("berth-web.service".into(), "inactive".into());
+    assert_eq!(run(&ctx, &stop).unwrap().success.data["Changed"], false);
 }

@@ -150,6 +150,25 @@ fn change_state(ctx: &Context, id: &str, started: bool, wait: bool) -> Result<Su
     let mut l = store.require(id)?;
     let all = all_units(id, &l.definition);
     throttle(ctx, &all, states, throttled)?;
+    // Changed: `Started` flips, or a unit systemd reports is not yet in
+    // the state asked for (a state nobody can read, as without systemd,
+    // counts as no change).
+    let changed = l.definition.started != started
+        || (if started {
+            start_units(id, &l.definition)
+        } else {
+            all.clone()
+        })
+        .iter()
+        .any(|u| {
+            ctx.systemd.unit_state(u).is_ok_and(|s| {
+                let active = matches!(
+                    s.active_state.as_str(),
+                    "active" | "activating" | "reloading" | "refreshing"
+                );
+                s.active_state != "unknown" && active != started
+            })
+        });
     store.mark_pending_as(id, PendingKind::State)?;
     let outcome = (|| {
         if l.definition.started != started {
@@ -201,7 +220,7 @@ fn change_state(ctx: &Context, id: &str, started: bool, wait: bool) -> Result<Su
                 units.join(", ")
             )),
         Ok(units) => Success::accepted()
-            .data(serde_json::json!({"Id": id, "Started": started, "Units": units}))
+            .data(serde_json::json!({"Id": id, "Started": started, "Units": units, "Changed": changed}))
             .message(format!("{verb} {id} ({})", units.join(", "))),
         Err(e) => {
             let _ = store.clear_pending(id);
@@ -304,7 +323,7 @@ impl Job for RestartContainerRequest {
                 .message(format!("restarted {}", self.id)));
         }
         Ok(Success::accepted()
-            .data(serde_json::json!({"Id": self.id, "Unit": unit}))
+            .data(serde_json::json!({"Id": self.id, "Unit": unit, "Changed": true}))
             .message(format!("restarting {}", self.id)))
     }
 }

@@ -110,7 +110,7 @@ impl Job for DeleteContainerRequest {
             message.push_str(&format!("; removed volumes {}", removed.join(", ")));
         }
         Ok(done
-            .data(serde_json::json!({ "Id": id, "RemovedVolumes": removed }))
+            .data(serde_json::json!({ "Id": id, "RemovedVolumes": removed, "Changed": true }))
             .message(message))
     }
 }

@@ -40,6 +40,15 @@ pub struct InstallContainerRequest {
     /// With `Started`: wait for the start job and report its result (see
     /// [`super::StartedContainerStateRequest::wait`]).
     pub wait: bool,
+    /// Only say what would change (`berth install --dry-run`): the
+    /// definition in force beside the requested one as the install would
+    /// store it, and the units that would change; nothing is written or
+    /// reserved, and the job does not mutate (no lock, no journal).
+    pub dry_run: bool,
+    /// Leave a running container on its old units (`--no-restart`): the
+    /// reply says `RestartNeeded`. Refused when the ports change, which the
+    /// old container holds until it stops.
+    pub no_restart: bool,
 }
 
 #[derive(Default)]
@@ -48,6 +57,8 @@ struct Progress {
     reloaded: bool,
     /// A running container was restarted onto changed units.
     restarted: bool,
+    /// A running container was left on its old units (`no_restart`).
+    stale: bool,
 }
 
 impl Job for InstallContainerRequest {
@@ -60,11 +71,17 @@ impl Job for InstallContainerRequest {
     }
 
     fn mutates(&self) -> bool {
-        true
+        !self.dry_run
     }
 
     fn canonical_request(&self) -> serde_json::Value {
-        json!({"Job": "install", "Container": self.id, "Definition": self.definition})
+        let mut r = json!({"Job": "install", "Container": self.id, "Definition": self.definition});
+        // Only when set, so the digests of requests journaled before the
+        // flag existed stay the same.
+        if self.no_restart {
+            r["NoRestart"] = json!(true);
+        }
+        r
     }
 
     fn check(&self) -> Result<(), JobError> {
@@ -75,6 +92,9 @@ impl Job for InstallContainerRequest {
     }
 
     fn execute(&self, ctx: &Context, resp: &mut dyn JobResponse) -> Result<Success, JobError> {
+        if self.dry_run {
+            return self.plan(ctx);
+        }
         let _lock = begin_mutation(ctx)?;
         ctx.crash_point("locked");
         let store = ctx.store();
@@ -107,7 +127,7 @@ impl Job for InstallContainerRequest {
                 // while the old container may still run (a restart was
                 // queued): then the mark says so and the next job settles
                 // once the units stop changing state.
-                let settled = if progress.restarted {
+                let settled = if progress.restarted || progress.stale {
                     store.mark_pending_as(&self.id, PendingKind::Retire)
                 } else if old.is_some() || !was.is_absent() {
                     store.settle(&self.id)
@@ -214,9 +234,17 @@ impl InstallContainerRequest {
             ctx.crash_point("reload");
         }
 
+        if running && self.no_restart && !restart.is_empty() {
+            let before = old.map(|o| ports_json(&o.definition));
+            if before.is_some_and(|b| b != ports_json(&def)) {
+                return Err(JobError::invalid(format!(
+                    "{id} runs with other ports; an update that changes them restarts it (drop --no-restart)"
+                )));
+            }
+        }
         let mut warnings = Vec::new();
         let mut restarted = Vec::new();
-        if running {
+        if running && !self.no_restart {
             for u in &restart {
                 match ctx.systemd.try_restart_unit(u) {
                     Ok(()) => restarted.push(u.clone()),
@@ -227,6 +255,8 @@ impl InstallContainerRequest {
             }
         }
         progress.restarted = !restarted.is_empty();
+        let restart_needed = running && self.no_restart && !restart.is_empty();
+        progress.stale = restart_needed;
 
         let mut kind = Success::ok();
         if def.started {
@@ -283,6 +313,11 @@ impl InstallContainerRequest {
         if !restarted.is_empty() {
             message.push_str(&format!("; restarted {}", restarted.join(", ")));
         }
+        if restart_needed {
+            message.push_str(&format!(
+                "; {id} runs the old definition until restarted (berth restart {id})"
+            ));
+        }
         kind.warnings = warnings;
         // What the definition asks for and berth ignores (`Simple`) is said
         // in the reply's warnings, as the generator logs it at boot.
@@ -298,6 +333,65 @@ impl InstallContainerRequest {
                 "Started": def.started,
                 "Changed": changed,
                 "Restarted": restarted,
+                "RestartNeeded": restart_needed,
+            }))
+            .message(message))
+    }
+
+    /// The dry run: the requested definition resolved as the install would
+    /// store it (image volumes mapped, kept ports and MCS level filled in;
+    /// a port still `0` would be allocated), compared with the one in
+    /// force. Reads only.
+    fn plan(&self, ctx: &Context) -> Result<Success, JobError> {
+        let id = self.id.as_str();
+        let store = ctx.store();
+        if let Some(mask) = store.find(id).filter(|c| c.masked && !self.unmask) {
+            return Err(masked_error(id, &mask.path, true));
+        }
+        let old = store.load(id).ok().flatten().map(|l| l.definition);
+        let mut def = self.definition.clone();
+        crate::volumes::on_install(ctx, old.as_ref(), &mut def);
+        if let Some(o) = &old {
+            let table = ctx.ports();
+            let named = explicit_ports(&def);
+            keep_previous_ports(o, &mut def, &named, |p| {
+                table.owner(p).ok().flatten().as_deref() == Some(id)
+            });
+            if def.isolate && def.mcs_level.is_none() {
+                def.mcs_level.clone_from(&o.mcs_level);
+            }
+        }
+        let changed = old.as_ref().is_none_or(|o| o.to_json() != def.to_json());
+        let units = match &old {
+            Some(o) if changed => changed_units(id, o, &def),
+            Some(_) => Vec::new(),
+            None => super::all_units(id, &def),
+        };
+        let before = old.as_ref().map(|o| o.to_json()).unwrap_or_default();
+        let after = def.to_json();
+        let diff = similar::TextDiff::from_lines(&before, &after)
+            .unified_diff()
+            .header(&format!("{id} (in force)"), &format!("{id} (requested)"))
+            .to_string();
+        let message = if changed {
+            let mut m = diff.trim_end().to_owned();
+            if !units.is_empty() {
+                m.push_str(&format!("\nunits that would change: {}", units.join(", ")));
+            }
+            m
+        } else {
+            format!("{id} is up to date (nothing would change)")
+        };
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+        Ok(Success::ok()
+            .data(json!({
+                "Id": id,
+                "DryRun": true,
+                "Changed": changed,
+                "Before": old.as_ref().and_then(|o| parse(&o.to_json())),
+                "After": parse(&after),
+                "Diff": diff,
+                "Units": units,
             }))
             .message(message))
     }
@@ -361,27 +455,10 @@ impl InstallContainerRequest {
         // (geard's `reuse`), unless this request names that port elsewhere.
         let proxied = def.socket_mode() == SocketMode::Proxied;
         let named: Vec<u16> = explicit.iter().map(|(_, p)| *p).collect();
-        let mut kept: Vec<u16> = Vec::new();
-        let owned = |port: u16| table.owner(port).ok().flatten().as_deref() == Some(id);
         if let Some(old) = old {
-            for p in def.ports.iter_mut() {
-                let Some(prev) = old.ports.iter().find(|o| o.internal == p.internal) else {
-                    continue;
-                };
-                let usable = |port: u16, kept: &Vec<u16>| {
-                    !named.contains(&port) && !kept.contains(&port) && owned(port)
-                };
-                if p.external == 0 && usable(prev.external, &kept) {
-                    p.external = prev.external;
-                    kept.push(prev.external);
-                }
-                if proxied && p.backend.is_none() {
-                    if let Some(b) = prev.backend.filter(|b| usable(*b, &kept)) {
-                        p.backend = Some(b);
-                        kept.push(b);
-                    }
-                }
-            }
+            keep_previous_ports(old, def, &named, |port| {
+                table.owner(port).ok().flatten().as_deref() == Some(id)
+            });
         }
         let port_error = |e: PortError| match e {
             PortError::Io(_) => ERR_CONTAINER_CREATE_FAILED.detail(e),
@@ -508,6 +585,47 @@ impl InstallContainerRequest {
             }
         }
         store.settle(&self.id)
+    }
+}
+
+/// The host ports `def` names itself (External and Backend not 0).
+fn explicit_ports(def: &Definition) -> Vec<u16> {
+    def.ports
+        .iter()
+        .flat_map(|p| [Some(p.external).filter(|e| *e != 0), p.backend])
+        .flatten()
+        .collect()
+}
+
+/// Fills in, for each port of `def` asking for allocation, what `old` had
+/// for the same internal port (geard's `reuse`), when `owned` says `id`
+/// (the container) still holds it and the request does not name it elsewhere (`named`).
+/// The install and its dry run share it, so both keep the same ports.
+fn keep_previous_ports(
+    old: &Definition,
+    def: &mut Definition,
+    named: &[u16],
+    owned: impl Fn(u16) -> bool,
+) {
+    let proxied = def.socket_mode() == SocketMode::Proxied;
+    let mut kept: Vec<u16> = Vec::new();
+    for p in def.ports.iter_mut() {
+        let Some(prev) = old.ports.iter().find(|o| o.internal == p.internal) else {
+            continue;
+        };
+        let usable = |port: u16, kept: &Vec<u16>| {
+            !named.contains(&port) && !kept.contains(&port) && owned(port)
+        };
+        if p.external == 0 && usable(prev.external, &kept) {
+            p.external = prev.external;
+            kept.push(prev.external);
+        }
+        if proxied && p.backend.is_none() {
+            if let Some(b) = prev.backend.filter(|b| usable(*b, &kept)) {
+                p.backend = Some(b);
+                kept.push(b);
+            }
+        }
     }
 }
 

@@ -74,8 +74,10 @@ impl Job for LinkContainersRequest {
         let _lock = begin_mutation(ctx)?;
         let store = ctx.store();
         let mut updated = Vec::new();
+        let mut changed = false;
         for l in &self.links {
             let mut loaded = store.require(&l.id)?;
+            changed |= loaded.definition.network_links != l.network_links;
             loaded.definition.network_links = l.network_links.clone();
             loaded
                 .definition
@@ -115,7 +117,7 @@ impl Job for LinkContainersRequest {
             .map_err(|e| ERR_LINK_CONTAINERS_FAILED.detail(e))?;
         let ids: Vec<&str> = self.links.iter().map(|l| l.id.as_str()).collect();
         Ok(Success::ok()
-            .data(serde_json::json!({"Containers": ids}))
+            .data(serde_json::json!({"Containers": ids, "Changed": changed}))
             .message(format!(
                 "links set for {} (applied when each starts)",
                 ids.join(", ")

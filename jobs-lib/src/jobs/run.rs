@@ -153,13 +153,13 @@ impl Job for RunContainerRequest {
         started.map_err(|e| ERR_CONTAINER_START_FAILED.detail(e))?;
         if self.detach {
             return Ok(Success::accepted()
-                .data(serde_json::json!({"Unit": unit, "Image": self.image}))
+                .data(serde_json::json!({"Unit": unit, "Image": self.image, "Changed": true}))
                 .message(unit));
         }
         let outcome = super::transient::attach(ctx, &unit, resp)?;
         let status = outcome.exit_status();
         let mut data = serde_json::json!({
-            "Unit": unit, "Image": self.image, "Result": outcome.result,
+            "Unit": unit, "Image": self.image, "Result": outcome.result, "Changed": true,
             "ExitStatus": status, "Interrupted": crate::interrupt::requested(),
         });
         if status.is_none() {

@@ -84,7 +84,7 @@ impl Job for CreateSecretRequest {
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
         crate::podman::create_secret(ctx, &self.name, &self.value).map_err(failed)?;
         Ok(Success::ok()
-            .data(json!({ "Name": self.name }))
+            .data(json!({ "Name": self.name, "Changed": true }))
             .message(format!("created secret {}", self.name)))
     }
 }
@@ -126,7 +126,7 @@ impl Job for RemoveSecretRequest {
         }
         crate::podman::remove_secret(ctx, &self.name).map_err(failed)?;
         Ok(Success::ok()
-            .data(json!({ "Name": self.name }))
+            .data(json!({ "Name": self.name, "Changed": true }))
             .message(format!("removed secret {}", self.name)))
     }
 }

@@ -109,7 +109,7 @@ impl Job for RemoveVolumeRequest {
     fn execute(&self, ctx: &Context, _resp: &mut dyn JobResponse) -> Result<Success, JobError> {
         crate::podman::remove_volumes(ctx, std::slice::from_ref(&self.volume)).map_err(failed)?;
         Ok(Success::ok()
-            .data(json!({ "Volume": self.volume }))
+            .data(json!({ "Volume": self.volume, "Changed": true }))
             .message(format!("removed volume {}", self.volume)))
     }
 }

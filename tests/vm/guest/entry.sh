@@ -35,6 +35,13 @@ finish() {
     sync
 }
 
+# Host-side scenarios (tests/vm/host) reach the guest over SSH with a key
+# the host generated for this run.
+if [[ -s "$share/ssh/authorized_keys" ]]; then
+    install -d -m 700 /root/.ssh
+    install -m 600 "$share/ssh/authorized_keys" /root/.ssh/authorized_keys
+fi
+
 if ((boot == 1)) && [[ -d "$share/staging" ]]; then
     say "installing the build (make install DESTDIR tree)"
     bash "$share/guest/bin/berth-vm-install" >"$res/install.log" 2>&1
@@ -81,8 +88,26 @@ run_file() {
     sync
 }
 
+# run_host NAME — a host-side scenario: the host runs tests/vm/host/NAME.sh
+# against this guest while it waits (results/NAME.host-ready, then
+# results/NAME.host-done from the host).
+run_host() {
+    local name=$1 waited=0
+    say "scenario $name (on the host, over SSH)"
+    touch "$res/$name.host-ready"
+    sync
+    while [[ ! -e "$res/$name.host-done" ]] && ((waited < ${BERTH_VM_SCENARIO_TIMEOUT:-600} + 30)); do
+        sleep 1
+        waited=$((waited + 1))
+    done
+}
+
 while read -r file; do
-    [[ -n "$file" ]] && run_file "$file"
+    case $file in
+    '') ;;
+    *.sh) run_host "${file%.sh}" ;;
+    *) run_file "$file" ;;
+    esac
 done < <(cat "$share/boot-$boot.list" 2>/dev/null)
 
 finish
