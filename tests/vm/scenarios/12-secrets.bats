@@ -17,13 +17,16 @@ PROBE=berthprobe
 as_probe() { runuser -u $PROBE -- "$@"; }
 
 # leaks NEEDLE: prints where an unprivileged user finds NEEDLE; empty = none.
+# The needle goes to grep in a file, never in its argv: the /proc/*/cmdline
+# scan would otherwise find the grep itself.
 leaks() {
-    local needle=$1
-    as_probe grep -rlF -- "$needle" /etc/berth /run/systemd /var/lib/berth /run/berth 2>/dev/null
-    as_probe systemctl show --all 'berth-*' 2>/dev/null | grep -F -- "$needle"
-    as_probe sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' |
-        grep -F -- "$needle"
-    as_probe journalctl --no-pager -q 2>/dev/null | grep -F -- "$needle"
+    local pat=$BATS_TEST_TMPDIR/needle
+    printf '%s\n' "$1" >"$pat"
+    as_probe grep -rlF -- "$1" /etc/berth /run/systemd /var/lib/berth /run/berth 2>/dev/null
+    as_probe systemctl show --all 'berth-*' 2>/dev/null | grep -F -f "$pat"
+    as_probe sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo " [$f]"; done' |
+        grep -F -f "$pat"
+    as_probe journalctl --no-pager -q 2>/dev/null | grep -F -f "$pat"
     true
 }
 

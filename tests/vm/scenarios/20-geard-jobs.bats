@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # issue 12: run, logs -f, wait, content, purge, pull (real systemd + podman).
 # Images: localhost/busybox only (no registry in the guest).
+load helpers
+bats_require_minimum_version 1.5.0
 
 teardown() {
     berth purge --yes >/dev/null 2>&1 || true
@@ -13,10 +15,10 @@ teardown() {
 }
 
 @test "run --json prints JSON lines, the final record last" {
-    run berth --json run localhost/busybox -- echo hi
+    run --separate-stderr berth --json run localhost/busybox -- echo hi
     [ "$status" -eq 0 ]
     echo "$output" | head -n -1 | grep -q '"Line":"hi"'
-    echo "$output" | tail -n 1 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ExitStatus"] == 0'
+    echo "$output" | tail -n 1 | jq -e '.ExitStatus == 0'
 }
 
 @test "run --detach prints the unit name" {
@@ -41,9 +43,9 @@ teardown() {
     run berth start bad
     [ "$status" -eq 1 ]
     [[ "$output" == *"Unable to start this container"* ]]
-    run berth --json start bad
+    run --separate-stderr berth --json start bad
     [ "$status" -eq 1 ]
-    echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["Error"]["Data"]["JobResult"] != "done"'
+    echo "$output" | jq -e '.Error.Data.JobResult != "done"'
 }
 
 @test "start --no-wait returns Accepted" {
@@ -64,9 +66,9 @@ teardown() {
 
 @test "inspect --json parses and shows the rendered service" {
     berth install i --image localhost/busybox
-    run berth --json inspect i
+    run --separate-stderr berth --json inspect i
     [ "$status" -eq 0 ]
-    echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["Units"][0]["Name"] == "berth-i.service"'
+    echo "$output" | jq -e '.Units[0].Name == "berth-i.service"'
 }
 
 @test "a bad image reference fails at install, and nothing is left" {
