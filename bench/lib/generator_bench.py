@@ -87,11 +87,18 @@ def check_generator(tool, out, n, wants_dir, unit_of, publish_of, sample):
             raise BenchError("%s wrote into %s: %s" % (tool, d, os.listdir(d)[:5]))
     files, links, dirs = listing(normal)
     units = [f for f in files if f.endswith(".service")]
-    if len(units) != n or len(files) != n or links or dirs != [wants_dir]:
+    # berth keeps environment values out of units: one 0600 `<unit>.env`
+    # per container beside its unit, and one multi-user.target.wants/
+    # link to berth.target for the lot.
+    env_files = [f for f in files if f.endswith(".env")] if tool == "berth" else []
+    want_dirs = sorted([wants_dir] + (["multi-user.target.wants"] if tool == "berth" else []))
+    if (len(units) != n or len(files) != n + len(env_files)
+            or (tool == "berth" and len(env_files) != n) or links or dirs != want_dirs):
         raise BenchError(
-            "%s: expected %d .service files and only %s/ in %s, got %d files "
+            "%s: expected %d .service files%s and only %s in %s, got %d files "
             "(%d .service), %d top-level symlinks, dirs %s"
-            % (tool, n, wants_dir, normal, len(files), len(units), len(links), dirs)
+            % (tool, n, " and %d .env files" % n if tool == "berth" else "",
+               "/, ".join(want_dirs) + "/", normal, len(files), len(units), len(links), dirs)
         )
     wfiles, wlinks, wdirs = listing(os.path.join(normal, wants_dir))
     if len(wlinks) != n or wfiles or wdirs:
@@ -108,7 +115,16 @@ def check_generator(tool, out, n, wants_dir, unit_of, publish_of, sample):
             raise BenchError("%s: %s -> %s" % (tool, link, os.readlink(link)))
         with open(os.path.join(normal, u)) as f:
             text = f.read()
-        for needle in (publish_of(i), "localhost/busybox httpd -f -p 8080", "A=b c"):
+        env_needle = "A=b c"
+        if tool == "berth":
+            env = os.path.join(normal, u[: -len(".service")] + ".env")
+            if os.stat(env).st_mode & 0o777 != 0o600:
+                raise BenchError("%s: %s is not 0600" % (tool, env))
+            with open(env) as f:
+                if "A=b c\n" not in f.read():
+                    raise BenchError("%s: %s lacks the variable" % (tool, env))
+            env_needle = "--env-file=/run/systemd/generator/" + os.path.basename(env)
+        for needle in (publish_of(i), "localhost/busybox httpd -f -p 8080", env_needle):
             if needle not in text:
                 raise BenchError("%s: %s lacks %r" % (tool, u, needle))
 
@@ -394,7 +410,8 @@ Marginal cost per definition (difference of medians / difference of N):
 
 - Quadlet also writes a `multi-user.target.wants/<name>.service` symlink per
   container (from `[Install] WantedBy=`), so the two generators do the same
-  kind of work; berth's units are slightly larger (it adds Description,
+  kind of work; berth writes one more file per container, the 0600
+  `berth-<id>.env` that keeps the environment values out of the unit; berth's units are slightly larger (it adds Description,
   Documentation, Restart, timeouts and an explicit `podman stop`).
 - N = 1 measures process start-up, not generation: the floor there is the
   cost of exec'ing `cp`. Quadlet is a Go binary (~10+ MB) with runtime
