@@ -58,6 +58,10 @@ check() { # NAME EXPECTED_CHANGED ARGS…
     local name=$1 want=$2 got
     shift 2
     got=$(playbook "$@")
+    # The run's task lines and recap, as comments in the report (the README
+    # quotes them).
+    grep -E "^(TASK|changed:|ok:|PLAY RECAP|guest +:)" "$work/last.log" | sed "s/^/#   /"
+    printf "# (ansible-playbook site.yml %s)\n" "$*"
     if [[ "$got" == "$want 0" ]]; then ok "$name"; else
         notok "$name" "changed/failed: '$got', wanted '$want 0'"
         sed 's/^/# | /' "$work/last.log"
