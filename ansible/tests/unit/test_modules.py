@@ -35,6 +35,10 @@ def env(tmp_path):
         BERTH_ROOT=str(root),
         BERTH_SYSTEMD="none",
         BERTH_PORT_RANGE="31000-31100",
+        # No registry and no image store here: berth neither pulls nor
+        # inspects images in these tests (the VM run does both for real).
+        BERTH_PULL="0",
+        BERTH_IMAGE_VOLUMES="0",
     )
     return dict(env=e, tmp=tmp_path, root=root)
 

@@ -213,7 +213,10 @@ fn change_state(ctx: &Context, id: &str, started: bool, wait: bool) -> Result<Su
     // leaves it saying so (the request was to have it on or off at boot).
     let mut done = match outcome {
         Ok(units) if wait => Success::ok()
-            .data(serde_json::json!({"Id": id, "Started": started, "Units": units, "JobResult": "done"}))
+            .data(serde_json::json!({
+                "Id": id, "Started": started, "Units": units, "JobResult": "done",
+                "Changed": changed,
+            }))
             .message(format!(
                 "{} {id} ({})",
                 if started { "started" } else { "stopped" },
@@ -319,7 +322,9 @@ impl Job for RestartContainerRequest {
         }
         if self.wait {
             return Ok(Success::ok()
-                .data(serde_json::json!({"Id": self.id, "Unit": unit, "JobResult": "done"}))
+                .data(serde_json::json!({
+                    "Id": self.id, "Unit": unit, "JobResult": "done", "Changed": true,
+                }))
                 .message(format!("restarted {}", self.id)));
         }
         Ok(Success::accepted()
