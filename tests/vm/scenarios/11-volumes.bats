@@ -34,7 +34,7 @@ service_inactive() {
     mkdir -p "$STATE"
     cat >$STATE/$ID.json <<JSON
 {"Image": "localhost/busybox-kv", "Started": true, "SocketActivation": true,
- "ExitIdleTime": 5, "Ports": [{"Internal": 8080, "External": $PORT}]}
+ "ExitIdleTime": 15, "StopTimeout": 2, "Ports": [{"Internal": 8080, "External": $PORT}]}
 JSON
     run berth install $ID --from-json $STATE/$ID.json
     [ "$status" -eq 0 ]
@@ -60,7 +60,7 @@ JSON
     run curl -fsS --max-time 30 "$URL?put=second"
     [ "$output" = stored ]
     run berth restart $ID
-    [ "$status" -eq 0 ]
+    [ "$status" -eq 0 ] || fail "berth restart: $output"
     wait_until 60 stored_is second
 }
 
