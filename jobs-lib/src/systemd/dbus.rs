@@ -51,6 +51,13 @@ impl DbusSystemd {
     }
 }
 
+/// Whether `e` is systemd's answer to a second `Subscribe` on one
+/// connection (org.freedesktop.systemd1.AlreadySubscribed).
+fn is_already_subscribed(e: &SystemdError) -> bool {
+    e.to_string()
+        .contains("org.freedesktop.systemd1.AlreadySubscribed")
+}
+
 impl Systemd for DbusSystemd {
     fn daemon_reload(&self) -> Result<(), SystemdError> {
         self.manager("Reload", &()).map(drop)
@@ -268,8 +275,15 @@ impl Systemd for DbusSystemd {
             .build();
         let signals =
             zbus::blocking::MessageIterator::for_match_rule(rule, conn, Some(256)).map_err(bus)?;
-        // The manager emits job signals only while a client is subscribed.
-        self.manager("Subscribe", &())?;
+        // The manager emits job signals only while a client is subscribed;
+        // a job on several units (socket, proxy, service) waits on this
+        // connection more than once, and systemd refuses a second
+        // Subscribe with AlreadySubscribed: the subscription is in place.
+        if let Err(e) = self.manager("Subscribe", &()) {
+            if !is_already_subscribed(&e) {
+                return Err(e);
+            }
+        }
         let reply = self.manager(method, &(unit, "replace"))?;
         let job: OwnedObjectPath = reply
             .body()
@@ -343,6 +357,22 @@ impl Systemd for DbusSystemd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The exact error a second Subscribe on one connection gets (seen in
+    /// the VM suite: `berth restart` of a socket-activated container) is a
+    /// subscription in place; anything else is an error.
+    #[test]
+    fn a_second_subscribe_is_not_an_error() {
+        let again = SystemdError(
+            "Subscribe: org.freedesktop.systemd1.AlreadySubscribed: Client is already subscribed."
+                .into(),
+        );
+        assert!(is_already_subscribed(&again));
+        assert!(!is_already_subscribed(&SystemdError(
+            "Subscribe: org.freedesktop.DBus.Error.AccessDenied".into()
+        )));
+    }
+
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

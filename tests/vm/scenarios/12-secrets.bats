@@ -24,7 +24,8 @@ leaks() {
     printf '%s\n' "$1" >"$pat"
     as_probe grep -rlF -- "$1" /etc/berth /run/systemd /var/lib/berth /run/berth 2>/dev/null
     as_probe systemctl show --all 'berth-*' 2>/dev/null | grep -F -f "$pat"
-    as_probe sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo " [$f]"; done' |
+    # (A process that ends during the scan makes the shell complain: quiet.)
+    as_probe sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f"; echo " [$f]"; done' 2>/dev/null |
         grep -F -f "$pat"
     as_probe journalctl --no-pager -q 2>/dev/null | grep -F -f "$pat"
     true

@@ -8,6 +8,9 @@
 need_berth
 VA=sel-va VB=sel-vb
 for id in $VA $VB; do berth delete --volumes $id >/dev/null 2>&1 || true; done
+# Whatever happens, leave the guest as the later scenarios expect it
+# (permissive, no containers of this scenario, no definitions left).
+trap 'setenforce 0; for id in $VA $VB; do berth delete --volumes $id >/dev/null 2>&1 || true; done' EXIT
 cat >/tmp/$VB.json <<JSON
 {"Image": "localhost/nginx", "Isolate": true, "Started": true,
  "Cmd": ["/bin/sleep", "infinity"],
@@ -41,8 +44,12 @@ done
 [[ "${lvl[$VA]}" != "${lvl[$VB]}" ]] || fail "both containers have level ${lvl[$VA]}"
 expect_eq "$VB reads its own volume" only-for-b "$(podman exec "$(ctr $VB)" cat /data/secret.txt)"
 expect_eq "$VA reads its own volume" only-for-a "$(podman exec "$(ctr $VA)" cat /data/secret.txt)"
+# MCS separation is what is tested: with the policy enforced.
+check "setenforce 1" setenforce 1
+expect_eq "enforcing" Enforcing "$(getenforce)"
 mark=$(audit_mark)
 refute "$VA cannot read $VB's volume" podman exec "$(ctr $VA)" cat /other/secret.txt
+check "setenforce 0" setenforce 0
 avcs_since "$mark" | sed "s/^/# avc: /"
 for id in $VA $VB; do
     check "delete --volumes $id" berth delete --volumes $id
