@@ -69,7 +69,9 @@ JSON
     podman rm -f s11-build >/dev/null 2>&1 || true
     run podman run --name s11-build localhost/busybox-kv touch /updated
     [ "$status" -eq 0 ]
-    run podman commit -q s11-build localhost/busybox-kv
+    # (commit would make `touch /updated` the image's command: keep httpd.)
+    run podman commit -q --change 'CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/var/www"]' \
+        s11-build localhost/busybox-kv
     [ "$status" -eq 0 ]
     podman rm -f s11-build
     [ "$(podman image inspect -f '{{.Id}}' localhost/busybox-kv)" != "$old" ]
