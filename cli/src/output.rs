@@ -13,25 +13,7 @@ pub fn success(json: bool, reply: &Reply) -> ExitCode {
         eprintln!("berth: warning: {w}");
     }
     if json {
-        let mut data = match &reply.success.data {
-            serde_json::Value::Object(m) => m.clone(),
-            serde_json::Value::Null => serde_json::Map::new(),
-            other => {
-                let mut m = serde_json::Map::new();
-                m.insert("Data".into(), other.clone());
-                m
-            }
-        };
-        for (k, v) in &reply.pending {
-            data.insert(k.clone(), v.clone());
-        }
-        if !reply.success.warnings.is_empty() {
-            data.insert("Warnings".into(), serde_json::json!(reply.success.warnings));
-        }
-        data.insert(
-            "Result".into(),
-            serde_json::to_value(reply.success.kind).expect("kind"),
-        );
+        let data = berth_jobs::response::reply_object(reply);
         println!("{}", serde_json::to_string_pretty(&data).expect("json"));
     } else {
         // A message heads the table when a job gives both (status).

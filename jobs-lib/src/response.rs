@@ -246,30 +246,35 @@ impl<W: Write> Response<W> {
 /// `{"Error": …}`.
 pub fn final_record(outcome: &Result<Reply, JobError>) -> serde_json::Value {
     match outcome {
-        Ok(reply) => {
-            let mut data = match &reply.success.data {
-                serde_json::Value::Object(m) => m.clone(),
-                serde_json::Value::Null => serde_json::Map::new(),
-                other => {
-                    let mut m = serde_json::Map::new();
-                    m.insert("Data".into(), other.clone());
-                    m
-                }
-            };
-            for (k, v) in &reply.pending {
-                data.insert(k.clone(), v.clone());
-            }
-            if !reply.success.warnings.is_empty() {
-                data.insert("Warnings".into(), serde_json::json!(reply.success.warnings));
-            }
-            data.insert(
-                "Result".into(),
-                serde_json::to_value(reply.success.kind).expect("kind"),
-            );
-            serde_json::Value::Object(data)
-        }
+        Ok(reply) => serde_json::Value::Object(reply_object(reply)),
         Err(e) => serde_json::json!({ "Error": e }),
     }
+}
+
+/// A success as one JSON object, the shape of every `--json` reply: the
+/// data's fields (a non-object under `Data`), the pending data, `Warnings`
+/// when there are any, and `Result`.
+pub fn reply_object(reply: &Reply) -> serde_json::Map<String, serde_json::Value> {
+    let mut data = match &reply.success.data {
+        serde_json::Value::Object(m) => m.clone(),
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => {
+            let mut m = serde_json::Map::new();
+            m.insert("Data".into(), other.clone());
+            m
+        }
+    };
+    for (k, v) in &reply.pending {
+        data.insert(k.clone(), v.clone());
+    }
+    if !reply.success.warnings.is_empty() {
+        data.insert("Warnings".into(), serde_json::json!(reply.success.warnings));
+    }
+    data.insert(
+        "Result".into(),
+        serde_json::to_value(reply.success.kind).expect("kind"),
+    );
+    data
 }
 
 impl<W: Write> JobResponse for Response<W> {
