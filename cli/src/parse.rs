@@ -17,6 +17,7 @@ pub fn port(s: &str) -> Result<PortPair, String> {
         external: e,
         backend: None,
         proxy_protocol: None,
+        protocol: None,
     })
 }
 

@@ -258,8 +258,7 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
     push(format!("--name={}", container_name(id)), "");
     push("--replace".into(), "");
     push("--cgroups=split".into(), "");
-    let notify = if def.notify { "container" } else { "conmon" };
-    push(format!("--sdnotify={notify}"), "");
+    push(format!("--sdnotify={}", def.notify.as_sdnotify()), "");
     push("-d".into(), "");
     push("--log-driver=journald".into(), "");
     if let Some(ref level) = def.mcs_level {
@@ -588,6 +587,7 @@ mod tests {
                 external: 8080,
                 backend: Some(40000),
                 proxy_protocol: None,
+                protocol: None,
             }],
             environment: Some(Environment {
                 variables: values

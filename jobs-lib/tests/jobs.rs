@@ -381,6 +381,7 @@ fn install(id: &str, ports: &[(u16, u16)]) -> jobs::InstallContainerRequest {
                     external: e,
                     backend: None,
                     proxy_protocol: None,
+                    protocol: None,
                 })
                 .collect(),
             ..Definition::default()
