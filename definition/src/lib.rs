@@ -19,12 +19,14 @@ pub mod atomic;
 mod error;
 mod image;
 pub mod names;
+mod orchestration;
 pub mod search;
 mod serde_helpers;
 pub(crate) mod validate;
 
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
+pub use orchestration::{MAX_HEALTH_RETRIES, MAX_HEALTH_SECONDS, RESERVED_GROUPS, RESERVED_LABELS};
 pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
 pub use validate::{
@@ -767,10 +769,12 @@ pub fn load_file_as(path: &Path, read_from: &Path) -> Result<LoadedDefinition, D
         path: path.to_owned(),
         source,
     })?;
-    let definition = Definition::from_json(&bytes).map_err(|source| DefinitionError::Field {
-        path: path.to_owned(),
-        source,
-    })?;
+    let definition = Definition::from_json(&bytes)
+        .and_then(|d| d.validate_references(&id).map(|()| d))
+        .map_err(|source| DefinitionError::Field {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(LoadedDefinition {
         id,
         path: path.to_owned(),

@@ -152,6 +152,10 @@ impl Definition {
         self.check_secrets()?;
         self.check_process()?;
         self.check_resources()?;
+        self.check_health()?;
+        self.check_dependencies()?;
+        self.check_group()?;
+        self.check_auto_update()?;
         Ok(())
     }
 
@@ -706,7 +710,7 @@ fn is_slice_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b":_.-".contains(&c))
 }
 
-fn no_nul(field: &str, s: &str) -> Result<(), FieldError> {
+pub(crate) fn no_nul(field: &str, s: &str) -> Result<(), FieldError> {
     if s.contains('\0') {
         return Err(FieldError::new(
             field,
