@@ -216,9 +216,11 @@ fn peers_of(reads: &[Read]) -> Peers {
 
 /// Dependency cycles among the definitions in force (Tarjan's strongly
 /// connected components over `Requires`, `Wants` and `After`), each as its
-/// sorted ids. systemd breaks an ordering cycle itself by dropping a job,
-/// and `berth install` refuses cycles; the generator only says so, once
-/// per cycle, and never loops: each id is visited once.
+/// sorted ids. `berth install` refuses cycles; one written by hand is
+/// still rendered, and systemd copes with what orders both ways (it drops
+/// a wanted start job to break the order, or fails the start when every
+/// job is required). The generator only says so, once per cycle, and
+/// never loops: each id is visited once.
 fn dependency_cycles(reads: &[Read]) -> Vec<Vec<String>> {
     let loaded: Vec<&LoadedDefinition> = reads.iter().filter_map(|r| r.loaded.as_ref()).collect();
     let index: BTreeMap<&str, usize> = loaded
@@ -316,7 +318,7 @@ fn finish(
         log.log(
             Level::Warning,
             &format!(
-                "dependency cycle among {} (Requires/Wants/After): systemd breaks it by dropping a start job; `berth install` refuses cycles",
+                "dependency cycle among {} (Requires, Wants, After): `berth install` refuses cycles; where one orders both ways, systemd drops a wanted start job to break it, or fails the start of required ones",
                 cycle.join(", ")
             ),
         );
