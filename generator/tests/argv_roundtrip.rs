@@ -17,7 +17,9 @@
 //! proves the container receives exactly the definition's values.
 
 mod common;
-use berth_definition::{Definition, EnvVar, Environment, Volume, VolumeConfig};
+use berth_definition::{
+    Definition, EnvVar, Environment, Health, HealthOnFailure, Notify, Volume, VolumeConfig,
+};
 use berth_generator::render::{env_file_path, podman_run_argv, InstallPaths};
 use common::*;
 use proptest::prelude::*;
@@ -200,6 +202,36 @@ fn podman_parse_env_file(bytes: &[u8]) -> BTreeMap<String, String> {
     env
 }
 
+/// What podman 4.3 to 5.x store as the health check's `Test` for a
+/// `--health-cmd` value (a port of `MakeHealthCheckFromCli`): a JSON array
+/// of two or more words becomes `["CMD", …]`, a first word `CMD` or `NONE`
+/// (any case) splits the whole value at whitespace (Go's `strings.Fields`),
+/// anything else is one `CMD-SHELL` string run by `/bin/sh -c`. At run time
+/// podman executes `Test[1..]` of a `CMD` test as the argv.
+fn podman_health_test(value: &str) -> Vec<String> {
+    let upper = |s: &str| s.chars().flat_map(char::to_uppercase).collect::<String>();
+    let (mut test, is_array) = match serde_json::from_str::<Vec<String>>(value) {
+        Ok(a) => (a, true),
+        Err(_) => (value.splitn(2, ' ').map(str::to_owned).collect(), false),
+    };
+    assert!(!test.is_empty(), "podman refuses an empty health command");
+    let first = upper(&test[0]);
+    if first == "CMD" || first == "NONE" {
+        test = value
+            .split(char::is_whitespace)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+    } else if first != "CMD-SHELL" {
+        if is_array && test.len() > 1 {
+            test.insert(0, "CMD".into());
+        } else {
+            test = vec!["CMD-SHELL".into(), test.join(" ")];
+        }
+    }
+    test
+}
+
 /// Generates units for `defs`, has systemd parse them, and checks every
 /// accepted definition's argv; returns how many were accepted.
 fn round_trip(defs: &[(String, Definition)]) -> usize {
@@ -263,6 +295,21 @@ fn round_trip(defs: &[(String, Definition)]) -> usize {
             })
             .collect();
         assert_eq!(got, want, "{service}: argv differs");
+        // The health check: what podman makes of --health-cmd is Cmd,
+        // run without a shell.
+        if let Some(h) = &d.health {
+            let words: Vec<&String> = got
+                .iter()
+                .filter(|w| w.starts_with("--health-cmd="))
+                .collect();
+            assert_eq!(words.len(), 1, "{service}: {got:?}");
+            let test = podman_health_test(&words[0]["--health-cmd=".len()..]);
+            assert_eq!(
+                test[0], "CMD",
+                "{service}: podman would use a shell: {test:?}"
+            );
+            assert_eq!(&test[1..], &h.cmd[..], "{service}: health check argv");
+        }
         // Independent of podman_run_argv's layout: the command is the tail,
         // no value is in the argv, and the env file podman reads holds
         // exactly the definition's variables.
@@ -413,6 +460,41 @@ fn nasty_values_reach_podman_exactly() {
     assert_eq!(accepted, defs.len(), "every nasty value is carriable");
 }
 
+/// Health check arguments with every nasty value reach podman as the
+/// exact exec-form argv: through systemd's parsing and podman's reading
+/// of `--health-cmd`.
+#[test]
+fn health_commands_reach_podman_exactly() {
+    let mut defs = Vec::new();
+    for (i, s) in NASTY.iter().enumerate() {
+        let mut d = def_with(vec![], vec![], None);
+        d.health = Some(Health {
+            cmd: vec!["/bin/check".into(), s.to_string(), s.to_string()],
+            ..Health::default()
+        });
+        defs.push((format!("health{i}"), d));
+    }
+    let mut all = def_with(vec![], vec![], None);
+    all.health = Some(Health {
+        cmd: std::iter::once("/bin/check".to_string())
+            .chain(NASTY.iter().map(|s| s.to_string()))
+            .collect(),
+        interval: Some(5),
+        on_failure: Some(HealthOnFailure::Kill),
+        ..Health::default()
+    });
+    all.notify = Notify::Healthy;
+    defs.push(("health-all".into(), all));
+    // One argument: podman's "CMD <program>" form.
+    let mut one = def_with(vec![], vec![], None);
+    one.health = Some(Health {
+        cmd: vec!["/usr/local/bin/check%$;'\"".into()],
+        ..Health::default()
+    });
+    defs.push(("health-one".into(), one));
+    assert_eq!(round_trip(&defs), defs.len());
+}
+
 #[test]
 fn uncarriable_values_are_rejected_not_dropped() {
     let defs = vec![
@@ -474,7 +556,14 @@ proptest! {
             .enumerate()
             .map(|(i, (args, vals))| {
                 let env = vals.into_iter().enumerate().map(|(j, v)| (format!("P{j}"), v)).collect();
-                (format!("p{i}"), def_with(args, env, None))
+                let mut d = def_with(args.clone(), env, None);
+                // Every other one also checks its health with the same
+                // words (a definition the rules refuse is rejected with
+                // one log line, which round_trip checks).
+                if i % 2 == 0 {
+                    d.health = Some(Health { cmd: args, ..Health::default() });
+                }
+                (format!("p{i}"), d)
             })
             .collect();
         round_trip(&defs);

@@ -21,7 +21,11 @@ use std::process::Command;
 /// The units `systemd --test` would start for `unit`, with the fixture's
 /// units (and `berth.target`) first on the unit path.
 fn start_jobs(units: &Path, unit: &str) -> BTreeSet<String> {
-    std::fs::copy(repo().join("units/berth.target"), units.join("berth.target")).unwrap();
+    std::fs::copy(
+        repo().join("units/berth.target"),
+        units.join("berth.target"),
+    )
+    .unwrap();
     let mut dir = Some(units);
     while let Some(d) = dir {
         if d == Path::new("/") || d == std::env::temp_dir() {
@@ -74,7 +78,11 @@ fn generated() -> tempfile::TempDir {
         &repo().join("tests/generator/16-groups-auto-update"),
         &tmp.path().join("normal"),
     );
-    assert_eq!(out.status.code(), Some(1), "tree 16 holds two rejected definitions");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "tree 16 holds two rejected definitions"
+    );
     tmp
 }
 
@@ -90,7 +98,11 @@ fn boot_starts_started_members_only() {
     // the group but not Started, and the group target is not pulled in.
     assert_eq!(
         start_jobs(&units, "berth.target"),
-        set(&["berth-shop-db.service", "berth-shop-web.service", "berth.target"])
+        set(&[
+            "berth-shop-db.service",
+            "berth-shop-web.service",
+            "berth.target"
+        ])
     );
     // tools is Started through its socket.
     assert_eq!(
