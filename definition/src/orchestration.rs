@@ -269,3 +269,272 @@ quay.io/podman/stable:latest (podman auto-update refuses short names, a missing 
         Some(90 + start + (retries + 1) * (interval + timeout))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Definition, FieldError};
+
+    fn parse(json: &str) -> Result<Definition, FieldError> {
+        Definition::from_json(json.as_bytes())
+    }
+
+    /// The definition `{"Image": image, <fields>}` is rejected naming
+    /// `field`, with a rule containing `rule`.
+    fn rejects(image: &str, fields: &str, field: &str, rule: &str) {
+        let json = format!(r#"{{"Image": "{image}", {fields}}}"#);
+        let e = parse(&json).expect_err(&json);
+        assert_eq!(e.field, field, "{json}: {e}");
+        assert!(e.rule.contains(rule), "{json}: {e}");
+    }
+
+    fn accepts(image: &str, fields: &str) -> Definition {
+        let json = format!(r#"{{"Image": "{image}", {fields}}}"#);
+        parse(&json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    const IMG: &str = "localhost/app";
+
+    #[test]
+    fn health_rules() {
+        accepts(IMG, r#""Health": {"Cmd": ["/bin/check"]}"#);
+        accepts(
+            IMG,
+            r#""Health": {"Cmd": ["/bin/check", "a b", ""]}, "Notify": true"#,
+        );
+        accepts(
+            IMG,
+            r#""Health": {"Cmd": ["c", "x"], "Interval": 1, "Timeout": 86400, "Retries": 100, "StartPeriod": 0, "OnFailure": "kill"}, "Notify": "healthy""#,
+        );
+        rejects(IMG, r#""Notify": "healthy""#, "Notify", "needs Health");
+        rejects(
+            IMG,
+            r#""Health": {"Cmd": []}"#,
+            "Health.Cmd",
+            "at least one",
+        );
+        rejects(IMG, r#""Health": {}"#, "Health.Cmd", "at least one");
+        rejects(
+            IMG,
+            r#""Health": {"Cmd": ["", "x"]}"#,
+            "Health.Cmd[0]",
+            "empty",
+        );
+        rejects(
+            IMG,
+            r#""Health": {"Cmd": ["c", "a\u0000"]}"#,
+            "Health.Cmd[1]",
+            "NUL",
+        );
+        for kw in ["CMD", "cmd", "Cmd-Shell", "NONE", "none", "cmd-ſhell"] {
+            rejects(
+                IMG,
+                &format!(r#""Health": {{"Cmd": ["{kw}", "x"]}}"#),
+                "Health.Cmd[0]",
+                "HEALTHCHECK keywords",
+            );
+        }
+        rejects(
+            IMG,
+            r#""Health": {"Cmd": ["/bin/check --x"]}"#,
+            "Health.Cmd[0]",
+            "whitespace",
+        );
+        rejects(
+            IMG,
+            r#""Health": {"Cmd": ["c\u00a0x"]}"#,
+            "Health.Cmd[0]",
+            "whitespace",
+        );
+        for (k, v, rule) in [
+            ("Interval", 0, "1 to 86400 seconds (got 0)"),
+            ("Interval", 86401, "1 to 86400 seconds"),
+            ("Timeout", 0, "1 to 86400 seconds"),
+            ("StartPeriod", 86401, "0 to 86400 seconds"),
+            ("Retries", 0, "1 to 100 (got 0)"),
+            ("Retries", 101, "1 to 100"),
+        ] {
+            rejects(
+                IMG,
+                &format!(r#""Health": {{"Cmd": ["c"], "{k}": {v}}}"#),
+                &format!("Health.{k}"),
+                rule,
+            );
+        }
+        rejects(
+            IMG,
+            r#""Health": {"Cmd": ["c"], "OnFailure": "restart"}"#,
+            "Health.OnFailure",
+            "use kill",
+        );
+        rejects(
+            IMG,
+            r#""Health": {"Cmd": ["c"], "Bogus": 1}"#,
+            "Health.Bogus",
+            "unknown field",
+        );
+    }
+
+    #[test]
+    fn healthy_start_timeout_rule() {
+        let d = accepts(IMG, r#""Health": {"Cmd": ["c"]}, "Notify": "healthy""#);
+        assert_eq!(d.healthy_start_timeout(), Some(90 + 4 * 60));
+        let d = accepts(
+            IMG,
+            r#""Health": {"Cmd": ["c"], "Interval": 10, "Timeout": 5, "Retries": 2, "StartPeriod": 60}, "Notify": "healthy""#,
+        );
+        assert_eq!(d.healthy_start_timeout(), Some(90 + 60 + 3 * 15));
+        let d = accepts(IMG, r#""Health": {"Cmd": ["c"]}, "Notify": true"#);
+        assert_eq!(d.healthy_start_timeout(), None);
+        // The largest values stay a finite, exact number of seconds.
+        let d = accepts(
+            IMG,
+            r#""Health": {"Cmd": ["c"], "Interval": 86400, "Timeout": 86400, "Retries": 100, "StartPeriod": 86400}, "Notify": "healthy""#,
+        );
+        assert_eq!(d.healthy_start_timeout(), Some(90 + 86_400 + 101 * 172_800));
+    }
+
+    #[test]
+    fn dependency_rules() {
+        let d = accepts(
+            IMG,
+            r#""Requires": ["db"], "Wants": ["cache"], "After": ["db", "cache", "x.y_z-1"]"#,
+        );
+        assert_eq!(d.dependency_ids(), ["db", "cache", "x.y_z-1"]);
+        for (name, bad) in [
+            ("Requires", "Db"),
+            ("Wants", ""),
+            ("After", "a b"),
+            ("After", "-x"),
+            ("Requires", "proxy@db"),
+            ("Wants", "abcdefghijklmnopqrstuvwxyz123"),
+        ] {
+            rejects(
+                IMG,
+                &format!(r#""{name}": ["ok", "{bad}"]"#),
+                &format!("{name}[1]"),
+                "must be a container id",
+            );
+        }
+        rejects(
+            IMG,
+            r#""Requires": ["db", "db"]"#,
+            "Requires[1]",
+            "already listed in Requires[0]",
+        );
+        rejects(
+            IMG,
+            r#""After": ["db", "x", "db"]"#,
+            "After[2]",
+            "already listed in After[0]",
+        );
+        rejects(
+            IMG,
+            r#""Requires": ["db"], "Wants": ["db"]"#,
+            "Wants[0]",
+            "either required or wanted",
+        );
+        // Requires orders already; After may repeat Requires or Wants.
+        accepts(
+            IMG,
+            r#""Requires": ["db"], "Wants": ["c"], "After": ["db", "c"]"#,
+        );
+        let d = accepts(IMG, r#""After": ["web"], "Wants": ["db"]"#);
+        let e = d.validate_references("web").unwrap_err();
+        assert_eq!(e.field, "After[0]");
+        assert!(e.rule.contains("itself (web)"), "{e}");
+        assert!(d.validate_references("db").is_err());
+        assert!(d.validate_references("other").is_ok());
+    }
+
+    /// A stored definition naming itself is rejected when loaded, naming
+    /// the file and the field.
+    #[test]
+    fn load_rejects_a_self_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("web.json");
+        std::fs::write(&p, r#"{"Image": "localhost/web", "Requires": ["web"]}"#).unwrap();
+        let e = crate::load_file(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("web.json") && e.contains("field Requires[0]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn group_rules() {
+        accepts(IMG, r#""Group": "shop""#);
+        accepts(IMG, r#""Group": "a.b_c-1""#);
+        for bad in [
+            "",
+            "Shop",
+            "a b",
+            "-a",
+            "a@b",
+            "abcdefghijklmnopqrstuvwxyz123",
+        ] {
+            rejects(IMG, &format!(r#""Group": "{bad}""#), "Group", "id rule");
+        }
+        for reserved in ["proxy", "api"] {
+            rejects(
+                IMG,
+                &format!(r#""Group": "{reserved}""#),
+                "Group",
+                "reserved",
+            );
+        }
+        assert_eq!(crate::names::group_target("shop"), "berth-shop.target");
+    }
+
+    #[test]
+    fn auto_update_rules() {
+        accepts(
+            "quay.io/podman/stable:latest",
+            r#""AutoUpdate": "registry""#,
+        );
+        accepts(
+            "registry.example:5000/a/b:1.0",
+            r#""AutoUpdate": "registry""#,
+        );
+        accepts("localhost:5000/a:1", r#""AutoUpdate": "registry""#);
+        accepts("localhost/app", r#""AutoUpdate": "local""#);
+        accepts("app:1", r#""AutoUpdate": "local""#);
+        for image in [
+            "nginx",
+            "nginx:latest",
+            "library/nginx:1",
+            "quay.io/podman/stable",
+            "quay.io:443/podman/stable",
+        ] {
+            rejects(
+                image,
+                r#""AutoUpdate": "registry""#,
+                "AutoUpdate",
+                "fully-qualified",
+            );
+        }
+        let digest =
+            "quay.io/a/b:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        for policy in ["registry", "local"] {
+            rejects(
+                digest,
+                &format!(r#""AutoUpdate": "{policy}""#),
+                "AutoUpdate",
+                "not digest",
+            );
+        }
+        rejects(
+            IMG,
+            r#""AutoUpdate": "always""#,
+            "AutoUpdate",
+            "unknown variant",
+        );
+        for label in ["io.containers.autoupdate", "PODMAN_SYSTEMD_UNIT"] {
+            rejects(
+                IMG,
+                &format!(r#""Labels": {{"{label}": "x"}}"#),
+                &format!("Labels.{label}"),
+                "set by berth",
+            );
+        }
+    }
+}
