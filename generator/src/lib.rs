@@ -207,11 +207,12 @@ fn unknown_dependencies(def: &Definition, peers: &Peers) -> Vec<FieldError> {
 /// What the reads tell about all definitions in force: every valid one's
 /// socket mode.
 fn peers_of(reads: &[Read]) -> Peers {
-    reads
-        .iter()
-        .filter_map(|r| r.loaded.as_ref())
-        .map(|l| (l.id.clone(), l.definition.socket_mode()))
-        .collect()
+    render::peers(
+        reads
+            .iter()
+            .filter_map(|r| r.loaded.as_ref())
+            .map(|l| (l.id.as_str(), &l.definition)),
+    )
 }
 
 /// Dependency cycles among the definitions in force (Tarjan's strongly

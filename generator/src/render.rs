@@ -150,6 +150,14 @@ pub fn render(
 /// from all definitions of one run, so [`render_with_peers`] stays pure.
 pub type Peers = BTreeMap<String, SocketMode>;
 
+/// The [`Peers`] of a set of definitions (id and definition), e.g. every
+/// definition in force, as the generator passes them.
+pub fn peers<'a>(defs: impl IntoIterator<Item = (&'a str, &'a Definition)>) -> Peers {
+    defs.into_iter()
+        .map(|(id, d)| (id.to_owned(), d.socket_mode()))
+        .collect()
+}
+
 /// [`render`], knowing the other definitions in force (`peers`): a
 /// dependency (`Requires`, `Wants`, `After`) on an id in `peers` that is
 /// socket-activated is rendered on its socket, any other on its service
