@@ -144,20 +144,20 @@ systemd unit use kill or stop); use kill, and the unit's Restart= (default on-fa
         let Some(ref g) = self.group else {
             return Ok(());
         };
-        if validate_id(g).is_err() {
-            return Err(FieldError::new(
-                "Group",
-                format!(
-                    "a group name follows the id rule, {ID_RULE}, since it names berth-<Group>.target (got {g:?})"
-                ),
-            ));
-        }
         if RESERVED_GROUPS.contains(&g.as_str()) {
             return Err(FieldError::new(
                 "Group",
                 format!(
                     "{g} is reserved: berth-{g}.target would read as one of berth's own units \
 (berth-proxy@<id>.service, berth-api.socket, berth-api.service); choose another name"
+                ),
+            ));
+        }
+        if validate_id(g).is_err() {
+            return Err(FieldError::new(
+                "Group",
+                format!(
+                    "a group name follows the id rule, {ID_RULE}, since it names berth-<Group>.target (got {g:?})"
                 ),
             ));
         }

@@ -113,10 +113,17 @@ fn ids_follow_the_rule() {
         "a b",
         "abcdefghijklmnopqrstuvwxyz012",
         "é",
+        "api",
     ] {
         let e = validate_id(bad).expect_err(bad);
         assert!(e.to_string().contains("^[a-z0-9][a-z0-9_.-]{0,27}$"));
     }
+    // berth-api.service is the package's own unit.
+    assert!(validate_id("api")
+        .unwrap_err()
+        .to_string()
+        .contains("berth-api.service"));
+    validate_id("api2").unwrap();
 }
 
 #[test]

@@ -11,7 +11,11 @@ pub const ID_MAX_LEN: usize = 28;
 
 /// The id rule, as shown to users.
 pub const ID_RULE: &str = "an id is 1 to 28 characters from a-z, 0-9, '_', '.' and '-', \
-starting with a letter or digit (^[a-z0-9][a-z0-9_.-]{0,27}$)";
+starting with a letter or digit (^[a-z0-9][a-z0-9_.-]{0,27}$), and not \
+`api` (berth-api.service and berth-api.socket are berth's own units)";
+
+/// Ids whose unit names are berth's own packaged units.
+const RESERVED_IDS: &[&str] = &["api"];
 
 /// Largest definition file accepted, in bytes. Bounds every value that can
 /// reach a unit file well below systemd's 1 MiB line limit (LONG_LINE_MAX)
@@ -78,10 +82,13 @@ const CAPABILITIES: &[&str] = &[
 ///
 /// The character set keeps every derived name distinct and valid: the unit
 /// `berth-<id>.service`, the proxy `berth-proxy@<id>.service` (ids cannot
-/// hold `@`), the user `ctr-<id>`, and the file `<id>.json`.
+/// hold `@`), the user `ctr-<id>`, and the file `<id>.json`; the reserved
+/// ids keep `berth-<id>.service` from shadowing a packaged unit (the
+/// generator's directory takes precedence over `/usr/lib/systemd`).
 pub fn validate_id(id: &str) -> Result<(), IdError> {
     let b = id.as_bytes();
     let ok = !b.is_empty()
+        && !RESERVED_IDS.contains(&id)
         && b.len() <= ID_MAX_LEN
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
         && b.iter()
