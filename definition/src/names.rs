@@ -22,6 +22,13 @@ pub fn proxy_unit(id: &str) -> String {
     format!("berth-proxy@{id}.service")
 }
 
+/// The target of a container group (`Group`): `berth-<group>.target`.
+/// Group names follow the id rule, and no id gives a `.target`, so a
+/// group's target never equals a container's unit nor `berth.target`.
+pub fn group_target(group: &str) -> String {
+    format!("berth-{group}.target")
+}
+
 /// The podman container: `berth-<id>`.
 pub fn container_name(id: &str) -> String {
     format!("berth-{id}")

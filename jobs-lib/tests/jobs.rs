@@ -263,6 +263,7 @@ fn image_volumes_are_named_and_removed_only_on_request() {
         &jobs::DeleteContainerRequest {
             id: "db".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -273,6 +274,7 @@ fn image_volumes_are_named_and_removed_only_on_request() {
         &jobs::DeleteContainerRequest {
             id: "db".into(),
             volumes: true,
+            force: false,
         },
     )
     .unwrap();
@@ -549,6 +551,7 @@ fn request_id_replay_returns_the_same_reply_without_work() {
         &jobs::DeleteContainerRequest {
             id: "web".into(),
             volumes: false,
+            force: false,
         },
         Some(rid),
         Response::new(Vec::new(), false),
@@ -1062,6 +1065,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1070,6 +1074,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         &jobs::DeleteContainerRequest {
             id: "web".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1090,6 +1095,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap_err();
@@ -1137,6 +1143,7 @@ fn isolated_containers_get_users_mcs_and_keep_them_apart() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1239,6 +1246,7 @@ fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
         &jobs::DeleteContainerRequest {
             id: "b".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1252,6 +1260,7 @@ fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1548,6 +1557,7 @@ fn delete_waits_until_the_units_are_inactive_before_releasing() {
         &jobs::DeleteContainerRequest {
             id: "web".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1586,6 +1596,7 @@ fn uids_ranges_and_groups_of_deleted_containers_are_never_handed_out_again() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1610,6 +1621,7 @@ fn uids_ranges_and_groups_of_deleted_containers_are_never_handed_out_again() {
             &jobs::DeleteContainerRequest {
                 id: id.into(),
                 volumes: false,
+                force: false,
             },
         )
         .unwrap();
