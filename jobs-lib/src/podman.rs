@@ -428,3 +428,33 @@ pub fn tag(ctx: &Context, image_id: &str, reference: &str) -> Result<(), PodmanE
     c.args(["tag", image_id, reference]);
     ctx.host.run(c).map(drop).map_err(Into::into)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_update_output_without_containers_is_empty() {
+        assert!(parse_auto_update(b"").unwrap().is_empty());
+        assert!(parse_auto_update(b"null\n").unwrap().is_empty());
+        assert!(parse_auto_update(b"UNIT  CONTAINER").is_err());
+    }
+
+    #[test]
+    fn health_without_a_check_is_none() {
+        // podman 5 prints an empty Health for a container without a check.
+        let none = br#"[{"State":{"Status":"running","Health":{"Status":"","FailingStreak":0,"Log":null}}}]"#;
+        assert_eq!(parse_health(none).unwrap(), None);
+        assert_eq!(parse_health(br#"[{"State":{}}]"#).unwrap(), None);
+        assert!(parse_health(b"[]").is_err());
+        let long = format!(
+            r#"[{{"State":{{"Health":{{"Status":"healthy","Log":[{{"ExitCode":0,"Output":"{}"}}]}}}}}}]"#,
+            "é".repeat(300)
+        );
+        let h = parse_health(long.as_bytes()).unwrap().unwrap();
+        assert_eq!(
+            h.last_output.unwrap().chars().count(),
+            HEALTH_OUTPUT_MAX + 1
+        );
+    }
+}
