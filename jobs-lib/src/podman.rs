@@ -267,10 +267,12 @@ pub struct HealthState {
 /// How many characters of the last health check's output `status` shows.
 pub const HEALTH_OUTPUT_MAX: usize = 200;
 
-/// The health state out of `podman inspect --type container` output (a
-/// JSON array of one object): `.State.Health` (podman 5, Docker's name)
-/// or `.State.Healthcheck` (podman 4.x). `None` when the container has no
-/// health check (neither key, or an empty `Status`).
+/// The health state out of `podman inspect --type container` output: the
+/// container's `State` object (`--format {{json .State}}`, what [`health`]
+/// asks for) or the whole inspect array. The state is `.State.Health` on
+/// podman 5 (Docker's name) and `.State.Healthcheck` on podman 4.x. `None`
+/// when the container has no health check (neither key, or an empty
+/// `Status`).
 ///
 /// Errors: the output is not podman's JSON.
 pub fn parse_health(inspect: &[u8]) -> Result<Option<HealthState>, PodmanError> {
@@ -282,7 +284,11 @@ pub fn parse_health(inspect: &[u8]) -> Result<Option<HealthState>, PodmanError> 
         _ => None,
     }
     .ok_or_else(|| PodmanError::Output("inspect: not one container".into()))?;
-    let state = &obj["State"];
+    let state = if obj.get("State").is_some() {
+        &obj["State"]
+    } else {
+        obj
+    };
     let h = [&state["Health"], &state["Healthcheck"]]
         .into_iter()
         .find(|h| h["Status"].as_str().is_some_and(|s| !s.is_empty()));
@@ -305,14 +311,23 @@ pub fn parse_health(inspect: &[u8]) -> Result<Option<HealthState>, PodmanError> 
     }))
 }
 
-/// The health of container `name` (`podman inspect --type container`);
-/// see [`parse_health`].
+/// The health of container `name` (`podman inspect --type container
+/// --format {{json .State}}`: the state only, never the container's
+/// environment); see [`parse_health`].
 ///
 /// Errors: podman failed (no such container: it is not running, as berth's
 /// units remove it on stop) or answered something else.
 pub fn health(ctx: &Context, name: &str) -> Result<Option<HealthState>, PodmanError> {
     let mut c = ctx.host.command(&ctx.podman);
-    c.args(["inspect", "--type", "container", "--", name]);
+    c.args([
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{json .State}}",
+        "--",
+        name,
+    ]);
     let out = ctx.host.run(c)?;
     parse_health(&out.stdout)
 }

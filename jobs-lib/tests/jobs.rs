@@ -2210,7 +2210,7 @@ case "$*" in
     if [ -e "$F/net/$3.inuse" ]; then echo "Error: \"$3\" has associated containers with it" >&2; exit 2; fi
     rm -f "$F/net/$3"; echo "$3" ;;
   *"{{{{.Image}}}}"*) [ -e "$F/ctr-image" ] || {{ echo "Error: no such container" >&2; exit 125; }}; cat "$F/ctr-image" ;;
-  "inspect --type container -- "*) [ -e "$F/inspect.json" ] || {{ echo "Error: no such container" >&2; exit 125; }}; cat "$F/inspect.json" ;;
+  "inspect --type container --format {{{{json .State}}}} -- "*) [ -e "$F/inspect.json" ] || {{ echo "Error: no such container" >&2; exit 125; }}; cat "$F/inspect.json" ;;
   "image inspect --format {{{{.Id}}}}"*) cat "$F/image-id" ;;
   "auto-update "*) cat "$F/autoupdate.json"; exit "$(cat "$F/autoupdate.rc" 2>/dev/null || echo 0)" ;;
   "tag "*|"pull "*) ;;
@@ -2419,10 +2419,11 @@ fn status_shows_health_from_both_inspect_shapes() {
     )
     .unwrap();
     run(&ctx, &install("plain", &[])).unwrap();
-    let podman5 = r#"[{"Id":"1f0c","Name":"berth-web","State":{"OciVersion":"1.2.0","Status":"running","Running":true,
+    // `podman inspect --format {{json .State}}`, podman 5: `Health`.
+    let podman5 = r#"{"OciVersion":"1.2.0","Status":"running","Running":true,"Pid":4242,
       "Health":{"Status":"unhealthy","FailingStreak":3,"Log":[
         {"Start":"2026-12-01T10:00:00Z","End":"2026-12-01T10:00:01Z","ExitCode":0,"Output":"ok"},
-        {"Start":"2026-12-01T10:00:30Z","End":"2026-12-01T10:00:31Z","ExitCode":1,"Output":"curl: (7) Failed to connect\nto localhost port 80\n"}]}}}]"#;
+        {"Start":"2026-12-01T10:00:30Z","End":"2026-12-01T10:00:31Z","ExitCode":1,"Output":"curl: (7) Failed to connect\nto localhost port 80\n"}]}}"#;
     std::fs::write(f.join("inspect.json"), podman5).unwrap();
     let r = run(&ctx, &jobs::ContainerStatusRequest { id: "web".into() }).unwrap();
     let h = &r.success.data["Health"];
@@ -2438,8 +2439,9 @@ fn status_shows_health_from_both_inspect_shapes() {
         m.contains("health unhealthy (failing streak 3), last check: curl"),
         "{m}"
     );
-    let podman4 = r#"[{"Id":"1f0c","State":{"Status":"running","Running":true,
-      "Healthcheck":{"Status":"starting","FailingStreak":0,"Log":null}}}]"#;
+    // podman 4.x: `Healthcheck`.
+    let podman4 = r#"{"OciVersion":"1.0.2-dev","Status":"running","Running":true,
+      "Healthcheck":{"Status":"starting","FailingStreak":0,"Log":null}}"#;
     std::fs::write(f.join("inspect.json"), podman4).unwrap();
     let r = run(&ctx, &jobs::ContainerStatusRequest { id: "web".into() }).unwrap();
     assert_eq!(r.success.data["Health"]["Status"], "starting");
@@ -2458,7 +2460,7 @@ fn status_shows_health_from_both_inspect_shapes() {
     // No Health: no health, and podman is not asked.
     let before = podman_log(d.path());
     let r = run(&ctx, &jobs::ContainerStatusRequest { id: "plain".into() }).unwrap();
-    assert!(r.success.data.get("Health").is_none());
+    assert!(r.success.data["Health"].is_null());
     assert_eq!(podman_log(d.path()), before);
 }
 

@@ -120,6 +120,7 @@ impl Job for ContainerStatusRequest {
                 data["Image"] = d.image.clone().into();
                 data["Started"] = d.started.into();
                 data["Group"] = d.group.clone().into();
+                data["Health"] = serde_json::Value::Null;
                 let mut what = format!("image {}", d.image);
                 if d.health.is_some() {
                     let (health, line) = health_of(ctx, id);
