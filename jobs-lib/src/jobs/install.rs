@@ -226,7 +226,8 @@ impl InstallContainerRequest {
         progress.network = crate::networks::on_install(ctx, id, &def)?;
         ctx.crash_point("network");
 
-        let changed = old.is_none_or(|o| o.definition.to_json() != def.to_json());
+        let changed = old.is_none_or(|o| o.definition.to_json() != def.to_json())
+            || progress.network.is_some();
         let restart = match old {
             Some(o) if changed => changed_units(id, &o.definition, &def),
             _ => Vec::new(),
