@@ -46,14 +46,15 @@ PY
 }
 
 # image VERSION CMD — commits $IMG from localhost/python with /app.py,
-# /version holding VERSION, and CMD (a JSON array); prints its id.
+# /version holding VERSION, and CMD (a JSON array); prints its id. Fails
+# when any step does (chained: it runs in command substitutions too).
 image() {
     podman rm -f s24-build >/dev/null 2>&1 || true
     podman run --quiet --name s24-build -v /tmp/s24:/src:ro localhost/python \
-        sh -c "cp /src/app.py /app.py && echo $1 >/version" >/dev/null
-    podman commit -q --change "CMD $2" s24-build "$IMG" >/dev/null
-    podman rm -f s24-build >/dev/null
-    podman image inspect -f '{{.Id}}' "$IMG"
+        sh -c "cp /src/app.py /app.py && echo $1 >/version" >/dev/null &&
+        podman commit -q --change "CMD $2" s24-build "$IMG" >/dev/null &&
+        podman rm -f s24-build >/dev/null &&
+        podman image inspect -f '{{.Id}}' "$IMG"
 }
 good='["python3", "/app.py"]'
 broken='["python3", "-c", "import sys; sys.exit(1)"]'
@@ -66,8 +67,10 @@ runs_image() { [[ "$(podman inspect -f '{{.Image}}' berth-$id 2>/dev/null)" == "
 }
 
 @test "a good image v1" {
+    local v
     write_app
-    save v1 "$(image v1 "$good")"
+    v=$(image v1 "$good")
+    save v1 "$v"
 }
 
 @test "install $id (AutoUpdate local, Notify true, started)" {
@@ -94,7 +97,10 @@ JSON
 }
 
 @test "a good image v2 re-tagged: berth update --dry-run says pending" {
-    save v2 "$(image v2 "$good")"
+    local v
+    v=$(image v2 "$good")
+    [[ "$v" != "$(saved v1)" ]] || fail "the re-tagged image is the same"
+    save v2 "$v"
     run berth --json update --dry-run
     [ "$status" -eq 0 ] || fail "exit $status: $output"
     expect_eq pending "$(jq -r --arg id $id '.Containers[] | select(.Id == $id) | .Updated' <<<"$output")"
