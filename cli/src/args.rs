@@ -245,8 +245,8 @@ pub struct UpdateArgs {
     /// Only these containers (each must have AutoUpdate).
     #[arg(value_name = "ID")]
     pub ids: Vec<String>,
-    /// Only say which containers have a newer image (pending); pull,
-    /// restart and change nothing (podman auto-update --dry-run).
+    /// Only say which containers have a newer image (pending): nothing
+    /// is pulled, restarted or changed (podman auto-update --dry-run).
     #[arg(long)]
     pub dry_run: bool,
 }
