@@ -1212,3 +1212,89 @@ fn build_validates_makes_the_source_absolute_and_builds_lists() {
         assert!(main.contains(needle), "berth(1) lacks {needle}");
     }
 }
+
+/// Issue 14 on the command line: dependencies, groups and update, each
+/// with its exit code and `--json`.
+#[test]
+fn dependencies_groups_and_update_exit_by_failure_kind() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let body = |json: &str| {
+        let p = root.join("body.json");
+        std::fs::write(&p, json).unwrap();
+        p
+    };
+    let install = |id: &str, json: &str| {
+        berth(root)
+            .args(["--json", "install", id, "--from-json"])
+            .arg(body(json))
+            .output()
+            .unwrap()
+    };
+    let out = install("web", r#"{"Image": "localhost/x", "Requires": ["db"]}"#);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["Error"]["Detail"]
+            .as_str()
+            .unwrap()
+            .contains("field Requires[0]: container db"),
+        "{v}"
+    );
+    ok(install("db", r#"{"Image": "localhost/x", "Group": "app"}"#));
+    ok(install(
+        "web",
+        r#"{"Image": "localhost/x", "Requires": ["db"], "Group": "app"}"#,
+    ));
+    let out = install("db", r#"{"Image": "localhost/x", "After": ["web"]}"#);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("db → web → db"));
+
+    // delete: refused while web requires db, then forced.
+    let out = berth(root).args(["delete", "db"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("required by web"));
+
+    // groups (BERTH_SYSTEMD=none: the job is done at once).
+    let out = ok(berth(root)
+        .args(["--json", "restart", "--group", "app"])
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Unit"], "berth-app.target");
+    assert_eq!(v["Members"], serde_json::json!(["db", "web"]));
+    assert_eq!(
+        berth(root)
+            .args(["start", "--group", "nope"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        berth(root).args(["stop"]).output().unwrap().status.code(),
+        Some(2),
+        "an id or --group"
+    );
+    let out = ok(berth(root).args(["list"]).output().unwrap());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("GROUP"));
+
+    // update: an id without AutoUpdate.
+    let out = berth(root)
+        .args(["--json", "update", "web"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["Error"]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("web has no AutoUpdate"));
+
+    ok(berth(root)
+        .args(["delete", "db", "--force"])
+        .output()
+        .unwrap());
+    assert!(stored(root, "db").is_none());
+}

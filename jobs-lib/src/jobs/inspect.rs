@@ -55,12 +55,14 @@ impl Job for InspectContainerRequest {
             }
         }
         data["Definition"] = serde_json::from_str(&shown.to_json()).unwrap_or_default();
-        use berth_generator::render::{render, InstallPaths};
-        data["Units"] = match render(
+        use berth_generator::render::{render_with_peers, InstallPaths};
+        let peers = crate::in_force::InForce::read(ctx.paths.search_path()).socket_modes;
+        data["Units"] = match render_with_peers(
             id,
             &found.path.display().to_string(),
             &def,
             &InstallPaths::built_in(),
+            &peers,
         ) {
             Ok(r) => r
                 .units
