@@ -19,12 +19,14 @@ pub mod atomic;
 mod error;
 mod image;
 pub mod names;
+mod run_options;
 pub mod search;
 mod serde_helpers;
 pub(crate) mod validate;
 
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
+pub use run_options::NetworkMode;
 pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
 pub use validate::{
@@ -381,7 +383,7 @@ pub struct PortPair {
 }
 
 /// Transport protocol of a published port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP (the default).
