@@ -330,7 +330,7 @@ labels of 1 to 63 characters from A-Z, a-z, 0-9 and '-', not starting or ending 
 
     fn check_labels(&self) -> Result<(), FieldError> {
         for (k, v) in &self.labels {
-            let field = format!("Labels.{k}");
+            let field = format!("Labels[{k:?}]");
             let key_ok = !k.is_empty()
                 && k.len() <= LABEL_KEY_MAX
                 && k.as_bytes()[0].is_ascii_alphanumeric()
@@ -411,7 +411,7 @@ starting with a letter or digit (got {k:?})"
 
     fn check_sysctl(&self) -> Result<(), FieldError> {
         for (name, value) in &self.sysctl {
-            let field = format!("Sysctl.{name}");
+            let field = format!("Sysctl[{name:?}]");
             let name_ok = name.len() <= 255
                 && name.contains('.')
                 && name.split('.').all(|c| {
