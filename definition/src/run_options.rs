@@ -610,3 +610,462 @@ fn is_tmpfs_size(v: &str) -> bool {
         && digits.bytes().any(|b| b != b'0')
         && (!v.ends_with('%') || digits.parse::<u32>().is_ok_and(|p| p <= 100))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Definition, FieldError, NetworkMode};
+
+    fn stored(json: &str) -> Result<Definition, FieldError> {
+        Definition::from_json(json.as_bytes())
+    }
+
+    fn request(json: &str) -> Result<Definition, FieldError> {
+        Definition::from_request_json(json.as_bytes())
+    }
+
+    /// The body `{"Image":"b", <fields>}`.
+    fn with(fields: &str) -> String {
+        format!(r#"{{"Image":"b",{fields}}}"#)
+    }
+
+    /// Rejected, naming `field`, with `words` in the rule.
+    #[track_caller]
+    fn rejects(fields: &str, field: &str, words: &str) {
+        let e = stored(&with(fields)).expect_err(fields);
+        assert_eq!(e.field, field, "{fields}: {e}");
+        assert!(e.rule.contains(words), "{fields}: {e}");
+    }
+
+    #[track_caller]
+    fn accepts(fields: &str) -> Definition {
+        stored(&with(fields)).unwrap_or_else(|e| panic!("{fields}: {e}"))
+    }
+
+    #[test]
+    fn network_modes_and_names() {
+        assert_eq!(
+            accepts(r#""Network":"host""#).network_mode(),
+            NetworkMode::Host
+        );
+        assert_eq!(
+            accepts(r#""Network":"none""#).network_mode(),
+            NetworkMode::None
+        );
+        assert_eq!(
+            accepts(r#""Network":"bridge""#).network_mode(),
+            NetworkMode::Bridge
+        );
+        assert_eq!(
+            accepts("\"Cmd\":[\"x\"]").network_mode(),
+            NetworkMode::Default
+        );
+        let d = accepts(r#""Network":"App_net.2-x""#);
+        assert_eq!(d.named_network(), Some("App_net.2-x"));
+        assert_eq!(
+            accepts(&format!(r#""Network":"{}""#, "n".repeat(63)))
+                .named_network()
+                .map(str::len),
+            Some(63)
+        );
+        for bad in [
+            "",
+            "-n",
+            ".n",
+            "a,b",
+            "a:b",
+            "a b",
+            "a/b",
+            "ü",
+            &"n".repeat(64),
+        ] {
+            rejects(
+                &format!(r#""Network":{bad:?}"#),
+                "Network",
+                "podman network name",
+            );
+        }
+        for reserved in [
+            "podman",
+            "default",
+            "private",
+            "pasta",
+            "slirp4netns",
+            "pod",
+            "container",
+            "ns",
+        ] {
+            rejects(&format!(r#""Network":{reserved:?}"#), "Network", "reserved");
+        }
+        rejects(r#""Network":"podman""#, "Network", "no DNS");
+    }
+
+    #[test]
+    fn aliases_need_a_named_network_and_are_dns_labels() {
+        let d = accepts(r#""Network":"app","NetworkAliases":["db","Db-2"]"#);
+        assert_eq!(d.network_aliases.len(), 2);
+        rejects(r#""NetworkAliases":["db"]"#, "NetworkAliases", "no DNS");
+        rejects(
+            r#""Network":"bridge","NetworkAliases":["db"]"#,
+            "NetworkAliases",
+            "no DNS",
+        );
+        rejects(
+            r#""Network":"host","NetworkAliases":["db"]"#,
+            "NetworkAliases",
+            "refuses",
+        );
+        rejects(
+            r#""Network":"none","NetworkAliases":["db"]"#,
+            "NetworkAliases",
+            "refuses",
+        );
+        for bad in ["", "-db", "db-", "d.b", "d_b", "d b", &"a".repeat(64)] {
+            rejects(
+                &format!(r#""Network":"app","NetworkAliases":[{bad:?}]"#),
+                "NetworkAliases[0]",
+                "DNS label",
+            );
+        }
+        rejects(
+            r#""Network":"app","NetworkAliases":["db","web","DB"]"#,
+            "NetworkAliases[2]",
+            "already given by NetworkAliases[0]",
+        );
+    }
+
+    #[test]
+    fn host_network_ports_are_the_hosts() {
+        accepts(r#""Network":"host","Ports":[{"Internal":9100,"External":9100}]"#);
+        rejects(
+            r#""Network":"host","Ports":[{"Internal":80,"External":8080}]"#,
+            "Ports[0].External",
+            "must equal Internal (80; got 8080)",
+        );
+        let e = request(&with(r#""Network":"host","Ports":[{"Internal":80}]"#)).unwrap_err();
+        assert_eq!(e.field, "Ports[0].External");
+        assert!(e.rule.contains("asks for allocation"), "{e}");
+        // Direct socket activation hands the sockets over: any network.
+        accepts(
+            r#""Network":"host","SocketActivation":true,"SkipSocketProxy":true,"Ports":[{"Internal":80,"External":8080}]"#,
+        );
+        rejects(
+            r#""Network":"host","SocketActivation":true,"Ports":[{"Internal":80,"External":8080,"Backend":40000}]"#,
+            "Network",
+            "proxied socket activation",
+        );
+    }
+
+    #[test]
+    fn no_network_publishes_nothing_but_takes_sockets() {
+        rejects(
+            r#""Network":"none","Ports":[{"Internal":80,"External":8080}]"#,
+            "Ports[0]",
+            "no network to publish",
+        );
+        accepts(
+            r#""Network":"none","SocketActivation":true,"SkipSocketProxy":true,"Ports":[{"Internal":80,"External":8080}]"#,
+        );
+        rejects(
+            r#""Network":"none","SocketActivation":true,"Ports":[{"Internal":80,"External":8080,"Backend":40000}]"#,
+            "Network",
+            "SkipSocketProxy",
+        );
+    }
+
+    #[test]
+    fn links_need_the_containers_own_network() {
+        let link = |to: &str| {
+            format!(
+                r#""NetworkLinks":[{{"FromHost":"127.0.0.1","FromPort":1,"ToHost":"{to}","ToPort":2}}]"#
+            )
+        };
+        rejects(
+            &format!(r#""Network":"host",{}"#, link("10.0.0.1")),
+            "NetworkLinks[0]",
+            "host's",
+        );
+        rejects(
+            &format!(r#""Network":"none",{}"#, link("10.0.0.1")),
+            "NetworkLinks[0].ToHost",
+            "only loopback",
+        );
+        rejects(
+            &format!(r#""Network":"none",{}"#, link("localhost")),
+            "NetworkLinks[0].ToHost",
+            "loopback",
+        );
+        accepts(&format!(r#""Network":"none",{}"#, link("127.0.0.1")));
+        accepts(&format!(r#""Network":"app",{}"#, link("db.example")));
+    }
+
+    #[test]
+    fn udp_ports_once_per_protocol_and_never_proxied() {
+        let d = accepts(
+            r#""Ports":[{"Internal":53,"External":53},{"Internal":53,"External":53,"Protocol":"udp"}]"#,
+        );
+        assert_eq!(d.ports[1].protocol(), crate::Protocol::Udp);
+        assert_eq!(d.ports[0].protocol(), crate::Protocol::Tcp);
+        rejects(
+            r#""Ports":[{"Internal":53,"External":53,"Protocol":"udp"},{"Internal":54,"External":53,"Protocol":"udp"}]"#,
+            "Ports[1].External",
+            "host port 53/udp is already used by Ports[0].External",
+        );
+        rejects(
+            r#""Ports":[{"Internal":53,"External":1,"Protocol":"udp"},{"Internal":53,"External":2,"Protocol":"udp"}]"#,
+            "Ports[1].Internal",
+            "internal port 53/udp",
+        );
+        rejects(
+            r#""Ports":[{"Internal":53,"External":1},{"Internal":53,"External":2,"Protocol":"tcp"}]"#,
+            "Ports[1].Internal",
+            "internal port 53 is",
+        );
+        // Proxied: refused before the missing Backend is mentioned.
+        rejects(
+            r#""SocketActivation":true,"Ports":[{"Internal":53,"External":53,"Protocol":"udp"}]"#,
+            "Ports[0].Protocol",
+            "berth-proxy forwards TCP streams only",
+        );
+        accepts(
+            r#""SocketActivation":true,"SkipSocketProxy":true,"Ports":[{"Internal":53,"External":53,"Protocol":"udp"},{"Internal":53,"External":53}]"#,
+        );
+        // A UDP External may equal a TCP Backend: different sockets.
+        accepts(
+            r#""SocketActivation":true,"Ports":[{"Internal":80,"External":8080,"Backend":40000,"Protocol":"tcp"}]"#,
+        );
+        assert!(stored(&with(
+            r#""Ports":[{"Internal":1,"External":1,"Protocol":"sctp"}]"#
+        ))
+        .is_err());
+    }
+
+    #[test]
+    fn hostnames() {
+        accepts(r#""Hostname":"web-1.example.org""#);
+        accepts(&format!(
+            r#""Hostname":"{}.{}""#,
+            "a".repeat(31),
+            "b".repeat(32)
+        ));
+        accepts(&format!(r#""Hostname":"{}""#, "a".repeat(63)));
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "a..b",
+            "a_b",
+            "a b",
+            "ü",
+            &"a".repeat(65),
+            &format!("{}.b", "a".repeat(63)),
+        ] {
+            rejects(&format!(r#""Hostname":{bad:?}"#), "Hostname", "RFC 1123");
+        }
+    }
+
+    #[test]
+    fn labels() {
+        let d = accepts(r#""Labels":{"org.example/a-b_c.d":"any \"text\" 100% $x; é","e":""}"#);
+        assert_eq!(d.labels["e"], "");
+        for bad in ["", "-a", "a b", "a=b", "a:b", "é", &"a".repeat(256)] {
+            rejects(
+                &format!(r#""Labels":{{{bad:?}:"v"}}"#),
+                &format!("Labels[{bad:?}]"),
+                "label key",
+            );
+        }
+        for reserved in [
+            "PODMAN_SYSTEMD_UNIT",
+            "io.containers.autoupdate",
+            "io.containers.autoupdate.authfile",
+            "berth.id",
+            "berth",
+        ] {
+            rejects(
+                &format!(r#""Labels":{{{reserved:?}:"v"}}"#),
+                &format!("Labels[{reserved:?}]"),
+                "reserved",
+            );
+        }
+        rejects(r#""Labels":{"a":"x\ny"}"#, "Labels[\"a\"]", "newline");
+        rejects(r#""Labels":{"a":"x\u0000y"}"#, "Labels[\"a\"]", "NUL");
+    }
+
+    #[test]
+    fn devices() {
+        accepts(
+            r#""Devices":["/dev/fuse","/dev/dri/card0:/dev/dri/card1","/dev/net/tun:rwm","/dev/sda:/dev/xvda:r"]"#,
+        );
+        for bad in [
+            "dev/fuse",
+            "/dev//fuse",
+            "/dev/fuse/",
+            "/dev/../etc",
+            "/",
+            "/dev/a,/dev/b",
+            "/dev/a b\"",
+            "/dev/a:/dev/b:rwx",
+            "/dev/a:/dev/b:",
+            "/dev/a:rr",
+            "/dev/a:/dev/b:r:w",
+            "/dev/a:relative",
+        ] {
+            rejects(&format!(r#""Devices":[{bad:?}]"#), "Devices[0]", "");
+        }
+        rejects(r#""Devices":["/dev/a:rx"]"#, "Devices[0]", "container path");
+        rejects(
+            r#""Devices":["/dev/a:/dev/b:rx"]"#,
+            "Devices[0]",
+            "PERMISSIONS",
+        );
+        rejects(
+            r#""Devices":["/dev/a:/dev/x","/dev/x"]"#,
+            "Devices[1]",
+            "/dev/x is already a device of Devices[0]",
+        );
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(
+            accepts(r#""CpuLimit":0.01"#).cpu_limit,
+            Some(crate::MilliCpus(10))
+        );
+        rejects(r#""CpuLimit":0.009"#, "CpuLimit", "1 ms");
+        assert_eq!(accepts(r#""PidsLimit":0"#).pids_limit, Some(0));
+        accepts(&format!(r#""PidsLimit":{}"#, super::MAX_PIDS_LIMIT));
+        rejects(
+            &format!(r#""PidsLimit":{}"#, super::MAX_PIDS_LIMIT + 1),
+            "PidsLimit",
+            "kernel",
+        );
+        assert_eq!(accepts(r#""ShmSize":"64m""#).shm_size, Some(64 << 20));
+        accepts(r#""ShmSize":4096"#);
+        accepts(r#""ShmSize":"1024g""#);
+        rejects(r#""ShmSize":4095"#, "ShmSize", "one page");
+        rejects(r#""ShmSize":"1025g""#, "ShmSize", "1 TiB");
+    }
+
+    #[test]
+    fn tmpfs() {
+        accepts(
+            r#""Tmpfs":["/tmp","/run/a:size=64m,mode=1777,ro,nosuid,nodev,noexec,notmpcopyup,U","/b:size=50%","/c:rw,suid,dev,exec,tmpcopyup,size=100"]"#,
+        );
+        for bad in [
+            "tmp",
+            "/tmp/",
+            "/a//b",
+            "/a:",
+            "/a:size=",
+            "/a:size=0",
+            "/a:size=10x",
+            "/a:size=101%",
+            "/a:mode=8",
+            "/a:mode=12345",
+            "/a:ro=1",
+            "/a:nr_inodes=5",
+            "/a:uid=1",
+            "/a:gid=1",
+            "/a:noatime",
+            "/a:Z",
+            "/a,b",
+        ] {
+            rejects(&format!(r#""Tmpfs":[{bad:?}]"#), "Tmpfs[0]", "");
+        }
+        rejects(r#""Tmpfs":["/a:uid=1"]"#, "Tmpfs[0]", "podman refuses it");
+        rejects(
+            r#""Tmpfs":["/a:ro,rw"]"#,
+            "Tmpfs[0]",
+            "rw conflicts with ro",
+        );
+        rejects(r#""Tmpfs":["/a:size=1m,size=2m"]"#, "Tmpfs[0]", "conflicts");
+        rejects(
+            r#""Tmpfs":["/a","/a:ro"]"#,
+            "Tmpfs[1]",
+            "/a is already mounted by Tmpfs[0]",
+        );
+        rejects(
+            r#""Tmpfs":["/d"],"VolumeConfig":{"Volumes":[{"HostPath":"/srv","ContainerPath":"/d"}]}"#,
+            "Tmpfs[0]",
+            "VolumeConfig.Volumes[0]",
+        );
+        rejects(
+            r#""Tmpfs":["/d"],"Volumes":[{"Name":"data","ContainerPath":"/d"}]"#,
+            "Tmpfs[0]",
+            "already mounted by Volumes[0]",
+        );
+        rejects(
+            r#""Tmpfs":["/run/k"],"Secrets":[{"Name":"k","Target":"/run/k"}]"#,
+            "Tmpfs[0]",
+            "Secrets[0]",
+        );
+        // Below a mount is fine: paths compare whole.
+        accepts(
+            r#""Tmpfs":["/d/cache"],"VolumeConfig":{"Volumes":[{"HostPath":"/srv","ContainerPath":"/d"}]}"#,
+        );
+    }
+
+    #[test]
+    fn sysctls() {
+        accepts(
+            r#""Sysctl":{"net.ipv4.ping_group_range":"0 2147483647","kernel.shmmax":"1","fs.mqueue.msg_max":"10","kernel.sem":"250 32000 32 128"}"#,
+        );
+        accepts(r#""Network":"none","Sysctl":{"net.core.somaxconn":"1"}"#);
+        accepts(r#""Network":"host","Sysctl":{"kernel.shmmax":"1"}"#);
+        rejects(
+            r#""Network":"host","Sysctl":{"net.core.somaxconn":"1"}"#,
+            "Sysctl[\"net.core.somaxconn\"]",
+            "Network host",
+        );
+        for bad in [
+            "vm.swappiness",
+            "kernel.panic",
+            "kernel.hostname",
+            "kernel.domainname",
+            "fs.file-max",
+        ] {
+            rejects(
+                &format!(r#""Sysctl":{{{bad:?}:"1"}}"#),
+                &format!("Sysctl[{bad:?}]"),
+                "",
+            );
+        }
+        rejects(
+            r#""Sysctl":{"vm.swappiness":"1"}"#,
+            "Sysctl[\"vm.swappiness\"]",
+            "namespaced",
+        );
+        for bad in [
+            "net",
+            "net..core",
+            ".net.core",
+            "net.core.",
+            "Net.core",
+            "net.core-x",
+            "net.core x",
+            "net.eth0/1",
+        ] {
+            rejects(
+                &format!(r#""Sysctl":{{{bad:?}:"1"}}"#),
+                &format!("Sysctl[{bad:?}]"),
+                "sysctl name",
+            );
+        }
+        for bad in [
+            "",
+            " 1",
+            "1 ",
+            "0,1",
+            "a\"b",
+            "1\n",
+            "1\t2",
+            &"1".repeat(4097),
+        ] {
+            rejects(
+                &format!(r#""Sysctl":{{"net.core.somaxconn":{bad:?}}}"#),
+                "Sysctl[\"net.core.somaxconn\"]",
+                "sysctl value",
+            );
+        }
+    }
+}
