@@ -396,6 +396,12 @@ starting with a letter or digit (got {k:?})"
                 None => (t.as_str(), None),
             };
             mount_path(&field, path)?;
+            if path == "/" {
+                return Err(FieldError::new(
+                    field,
+                    "a tmpfs cannot replace the container's root file system (/)",
+                ));
+            }
             if let Some(o) = opts {
                 check_tmpfs_options(&field, o)?;
             }
@@ -953,6 +959,8 @@ mod tests {
         );
         for bad in [
             "tmp",
+            "/",
+            "/:size=1m",
             "/tmp/",
             "/a//b",
             "/a:",
