@@ -1261,4 +1261,13 @@ fn install_takes_udp_ports() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("tcp or udp"));
     assert!(stored(root, "bad").is_none());
+    // Tables write a UDP port as podman does: 5353->53/udp.
+    let out = ok(berth(root).args(["ports", "dns"]).output().unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "INTERNAL  EXTERNAL  BACKEND\n53        5353\n53/udp    5353\n"
+    );
+    let out = ok(berth(root).args(["list"]).output().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("5353->53,5353->53/udp"), "{text}");
 }

@@ -400,6 +400,16 @@ impl Protocol {
             Protocol::Udp => "udp",
         }
     }
+
+    /// What follows a port number where the protocol matters, as podman
+    /// writes it (`5353:53/udp`, `5353->53/udp`): `/udp`, and nothing for
+    /// TCP, the default, so TCP ports read as they always did.
+    pub fn port_suffix(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "",
+            Protocol::Udp => "/udp",
+        }
+    }
 }
 
 impl PortPair {

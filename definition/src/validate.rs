@@ -213,7 +213,7 @@ impl Definition {
                     format!(
                         "internal port {}{} is already published by Ports[{j}]",
                         p.internal,
-                        port_suffix(proto)
+                        proto.port_suffix()
                     ),
                 ));
             }
@@ -230,7 +230,7 @@ impl Definition {
                         field,
                         format!(
                             "host port {port}{} is already used by {prev}",
-                            port_suffix(proto)
+                            proto.port_suffix()
                         ),
                     ));
                 }
@@ -584,15 +584,6 @@ or an absolute, normalized path without , : \" ' \\ (got {target:?})"),
                 format!("{s}.slice")
             }
         })
-    }
-}
-
-/// `/udp` after a UDP port number in messages; nothing for TCP, the
-/// default, so messages about TCP ports read as they always did.
-pub(crate) fn port_suffix(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Tcp => "",
-        Protocol::Udp => "/udp",
     }
 }
 

@@ -402,10 +402,7 @@ fn publish_args(def: &Definition, mode: SocketMode) -> Vec<String> {
     }
     let mut v = Vec::new();
     for p in &def.ports {
-        let proto = match p.protocol() {
-            Protocol::Tcp => "",
-            Protocol::Udp => "/udp",
-        };
+        let proto = p.protocol().port_suffix();
         match (mode, p.backend) {
             (SocketMode::None, _) => {
                 v.push(format!("--publish={}:{}{proto}", p.external, p.internal))

@@ -57,10 +57,7 @@ impl RunContainerRequest {
             a.push(format!("--env-file={}", f.display()));
         }
         for p in &self.ports {
-            let proto = match p.protocol() {
-                crate::definition::Protocol::Tcp => "",
-                crate::definition::Protocol::Udp => "/udp",
-            };
+            let proto = p.protocol().port_suffix();
             if p.external == 0 {
                 a.push(format!("--publish={}{proto}", p.internal));
             } else {
