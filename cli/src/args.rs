@@ -290,8 +290,13 @@ pub struct InstallArgs {
     /// Image reference as podman takes it.
     #[arg(long, value_name = "IMG", required_unless_present = "from_json")]
     pub image: Option<String>,
-    /// Publish container port INT on host port EXT (EXT absent or 0: allocate).
-    #[arg(long = "port", value_name = "INT[:EXT]", conflicts_with = "from_json")]
+    /// Publish container port INT on host port EXT (EXT absent or 0:
+    /// allocate), TCP unless `/udp` follows.
+    #[arg(
+        long = "port",
+        value_name = "INT[:EXT][/udp]",
+        conflicts_with = "from_json"
+    )]
     pub ports: Vec<String>,
     /// Set a variable in the container's environment.
     #[arg(long = "env", value_name = "K=V", conflicts_with = "from_json")]
@@ -391,8 +396,8 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
     /// Publish container port INT on host port EXT (podman --publish;
-    /// EXT absent or 0: podman chooses).
-    #[arg(long = "port", value_name = "INT[:EXT]")]
+    /// EXT absent or 0: podman chooses), TCP unless `/udp` follows.
+    #[arg(long = "port", value_name = "INT[:EXT][/udp]")]
     pub ports: Vec<String>,
     /// Mount a volume as podman --volume takes it.
     #[arg(long = "volume", value_name = "SRC:DST[:OPTS]")]

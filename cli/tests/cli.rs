@@ -1298,3 +1298,62 @@ fn dependencies_groups_and_update_exit_by_failure_kind() {
         .unwrap());
     assert!(stored(root, "db").is_none());
 }
+
+/// `--port INT:EXT/udp` stores a UDP port; TCP and UDP may share a host
+/// port number; an unknown protocol is an invalid request (exit 2) that
+/// writes nothing.
+#[test]
+fn install_takes_udp_ports() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    ok(berth(root)
+        .args([
+            "install",
+            "dns",
+            "--image",
+            "localhost/dns",
+            "--port",
+            "53:5353",
+            "--port",
+            "53:5353/udp",
+        ])
+        .output()
+        .unwrap());
+    let def = stored(root, "dns").unwrap();
+    let ports: Vec<(u16, u16, &str)> = def
+        .ports
+        .iter()
+        .map(|p| (p.internal, p.external, p.protocol().as_str()))
+        .collect();
+    assert_eq!(ports, [(53, 5353, "tcp"), (53, 5353, "udp")]);
+    let json = std::fs::read_to_string(def_path(root, "dns")).unwrap();
+    assert!(json.contains(r#""Protocol": "udp""#), "{json}");
+    let out = berth(root)
+        .args([
+            "install",
+            "bad",
+            "--image",
+            "localhost/dns",
+            "--port",
+            "53/sctp",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tcp or udp"));
+    assert!(stored(root, "bad").is_none());
+    // Tables write a UDP port as podman does: 5353->53/udp.
+    let out = ok(berth(root).args(["ports", "dns"]).output().unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "INTERNAL  EXTERNAL  BACKEND\n53        5353\n53/udp    5353\n"
+    );
+    let out = ok(berth(root).args(["list"]).output().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("5353->53,5353->53/udp"), "{text}");
+}

@@ -20,13 +20,15 @@ mod error;
 mod image;
 pub mod names;
 mod orchestration;
+mod run_options;
 pub mod search;
 mod serde_helpers;
 pub(crate) mod validate;
 
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
-pub use orchestration::{MAX_HEALTH_RETRIES, MAX_HEALTH_SECONDS, RESERVED_GROUPS, RESERVED_LABELS};
+pub use orchestration::{MAX_HEALTH_RETRIES, MAX_HEALTH_SECONDS, RESERVED_GROUPS};
+pub use run_options::NetworkMode;
 pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
 pub use validate::{
@@ -383,7 +385,7 @@ pub struct PortPair {
 }
 
 /// Transport protocol of a published port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP (the default).
@@ -398,6 +400,16 @@ impl Protocol {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
+        }
+    }
+
+    /// What follows a port number where the protocol matters, as podman
+    /// writes it (`5353:53/udp`, `5353->53/udp`): `/udp`, and nothing for
+    /// TCP, the default, so TCP ports read as they always did.
+    pub fn port_suffix(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "",
+            Protocol::Udp => "/udp",
         }
     }
 }

@@ -25,10 +25,6 @@ pub const RESERVED_GROUPS: &[&str] = &["proxy", "api"];
 /// `MakeHealthCheckFromCli`).
 const HEALTHCHECK_KEYWORDS: &[&str] = &["CMD", "CMD-SHELL", "NONE"];
 
-/// Labels berth sets itself and a definition's `Labels` must not
-/// override: podman auto-update reads both.
-pub const RESERVED_LABELS: &[&str] = &["io.containers.autoupdate", "PODMAN_SYSTEMD_UNIT"];
-
 impl Definition {
     pub(crate) fn check_health(&self) -> Result<(), FieldError> {
         let Some(ref h) = self.health else {
@@ -165,14 +161,8 @@ systemd unit use kill or stop); use kill, and the unit's Restart= (default on-fa
     }
 
     pub(crate) fn check_auto_update(&self) -> Result<(), FieldError> {
-        for key in RESERVED_LABELS {
-            if self.labels.contains_key(*key) {
-                return Err(FieldError::new(
-                    format!("Labels.{key}"),
-                    "is set by berth (the AutoUpdate policy, and the unit podman auto-update restarts); use AutoUpdate",
-                ));
-            }
-        }
+        // The labels auto-update reads are refused in `Labels` by
+        // `check_labels` (run_options.rs).
         let Some(policy) = self.auto_update else {
             return Ok(());
         };
@@ -532,8 +522,8 @@ mod tests {
             rejects(
                 IMG,
                 &format!(r#""Labels": {{"{label}": "x"}}"#),
-                &format!("Labels.{label}"),
-                "set by berth",
+                &format!("Labels[{label:?}]"),
+                "reserved",
             );
         }
     }

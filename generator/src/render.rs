@@ -33,7 +33,9 @@
 
 use crate::escape::{exec_line, exec_word, list_word, specifier_value, EscapeError};
 use berth_definition::names::{env_file, group_target, user_name, volume_name};
-use berth_definition::{Definition, FieldError, Relabel, SecretType, SocketMode};
+use berth_definition::{
+    Definition, FieldError, NetworkMode, PortPair, Protocol, Relabel, SecretType, SocketMode,
+};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -322,17 +324,14 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
     for (text, field) in health_and_update_words(def) {
         push(text, field);
     }
-    for p in &def.ports {
-        match (mode, p.backend) {
-            (SocketMode::None, _) => {
-                push(format!("--publish={}:{}", p.external, p.internal), "Ports")
-            }
-            (SocketMode::Proxied, Some(b)) => {
-                push(format!("--publish=127.0.0.1:{b}:{}", p.internal), "Ports")
-            }
-            // Direct: the container gets systemd's sockets, nothing to publish.
-            _ => {}
-        }
+    for (w, field) in run_option_args(def) {
+        push(w, field);
+    }
+    for (w, field) in network_args(def) {
+        push(w, field);
+    }
+    for w in publish_args(def, mode) {
+        push(w, "Ports");
     }
     for v in def.volumes() {
         let mut m = format!(
@@ -402,6 +401,99 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
         },
     );
     words
+}
+
+/// `--network` and `--network-alias` (validated: aliases only on a named
+/// network). No `Network` renders nothing, so podman's default applies.
+///
+/// A named network needs nothing at boot: podman keeps networks across
+/// reboots (netavark's `/etc/containers/networks`, CNI's
+/// `/etc/cni/net.d`) and sets the container's side up when it starts; the
+/// generator, which has no side effects, does not create it (`berth
+/// install` does), and a network removed by hand fails the start with
+/// podman's "network not found" in the unit's journal.
+fn network_args(def: &Definition) -> Vec<(String, &'static str)> {
+    let mut v = Vec::new();
+    if let Some(n) = def.network_mode().as_podman() {
+        v.push((format!("--network={n}"), "Network"));
+    }
+    for a in &def.network_aliases {
+        v.push((format!("--network-alias={a}"), "NetworkAliases"));
+    }
+    v
+}
+
+/// `--publish` per port: `EXT:INT[/udp]` without socket activation,
+/// `127.0.0.1:BACKEND:INT` for berth-proxy (TCP only, validated), nothing
+/// in direct mode (the container gets systemd's sockets) nor with
+/// `Network: host` (podman ignores --publish there; the container's
+/// ports are the host's, and External equals Internal).
+fn publish_args(def: &Definition, mode: SocketMode) -> Vec<String> {
+    if matches!(def.network_mode(), NetworkMode::Host | NetworkMode::None) {
+        return Vec::new();
+    }
+    let mut v = Vec::new();
+    for p in &def.ports {
+        let proto = p.protocol().port_suffix();
+        match (mode, p.backend) {
+            (SocketMode::None, _) => {
+                v.push(format!("--publish={}:{}{proto}", p.external, p.internal))
+            }
+            (SocketMode::Proxied, Some(b)) => {
+                v.push(format!("--publish=127.0.0.1:{b}:{}", p.internal))
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// The socket unit's line for a port: `ListenStream=` (TCP) or
+/// `ListenDatagram=` (UDP, direct mode only), in `Ports` order, which is
+/// the order of the file descriptors the service receives.
+fn listen_line(p: &PortPair) -> String {
+    match p.protocol() {
+        Protocol::Tcp => format!("ListenStream={}", p.external),
+        Protocol::Udp => format!("ListenDatagram={}", p.external),
+    }
+}
+
+/// podman's run options of the definition, in a fixed order (maps in key
+/// order): `--hostname`, `--cpus`, `--pids-limit` (`0` is no limit,
+/// podman's `-1`), `--shm-size`, `--label`, `--device`, `--tmpfs`,
+/// `--sysctl`. Values are validated, and escaped with every other word.
+fn run_option_args(def: &Definition) -> Vec<(String, &'static str)> {
+    let mut v = Vec::new();
+    if let Some(ref h) = def.hostname {
+        v.push((format!("--hostname={h}"), "Hostname"));
+    }
+    if let Some(c) = def.cpu_limit {
+        v.push((format!("--cpus={c}"), "CpuLimit"));
+    }
+    if let Some(p) = def.pids_limit {
+        let p = if p == 0 {
+            "-1".to_owned()
+        } else {
+            p.to_string()
+        };
+        v.push((format!("--pids-limit={p}"), "PidsLimit"));
+    }
+    if let Some(s) = def.shm_size {
+        v.push((format!("--shm-size={s}"), "ShmSize"));
+    }
+    for (k, val) in &def.labels {
+        v.push((format!("--label={k}={val}"), "Labels"));
+    }
+    for d in &def.devices {
+        v.push((format!("--device={d}"), "Devices"));
+    }
+    for t in &def.tmpfs {
+        v.push((format!("--tmpfs={t}"), "Tmpfs"));
+    }
+    for (k, val) in &def.sysctl {
+        v.push((format!("--sysctl={k}={val}"), "Sysctl"));
+    }
+    v
 }
 
 /// The escaped `ExecStart=` value for `podman run`.
@@ -696,7 +788,7 @@ fn render_socket(id: &str, source: &Source, def: &Definition, mode: SocketMode) 
     // Ports are validated 1-65535 and unique; order here is the fd order
     // the proxy (or the container) receives.
     for p in &def.ports {
-        let _ = writeln!(u, "ListenStream={}", p.external);
+        let _ = writeln!(u, "{}", listen_line(p));
     }
     let service = match mode {
         SocketMode::Proxied => proxy_name(id),

@@ -36,13 +36,22 @@ fn scalar() -> impl Strategy<Value = Value> {
 
 fn field() -> impl Strategy<Value = (String, Value)> {
     let ports = prop::collection::vec(
-        (port(), port(), prop::option::of(port())).prop_map(|(i, e, b)| {
-            let mut o = json!({"Internal": i, "External": e});
-            if let Some(b) = b {
-                o["Backend"] = b;
-            }
-            o
-        }),
+        (
+            port(),
+            port(),
+            prop::option::of(port()),
+            prop::sample::select(vec![None, None, Some("tcp"), Some("udp"), Some("sctp")]),
+        )
+            .prop_map(|(i, e, b, proto)| {
+                let mut o = json!({"Internal": i, "External": e});
+                if let Some(b) = b {
+                    o["Backend"] = b;
+                }
+                if let Some(p) = proto {
+                    o["Protocol"] = json!(p);
+                }
+                o
+            }),
         0..4,
     )
     .prop_map(Value::from);
@@ -96,7 +105,7 @@ fn field() -> impl Strategy<Value = (String, Value)> {
             }
             h
         });
-    prop_oneof![
+    let orchestration = prop_oneof![
         health.prop_map(|v| ("Health".to_string(), v)),
         Just(("Notify".to_string(), json!("healthy"))),
         ids(prop_oneof![4 => known(), 1 => bad_id()].boxed())
@@ -107,6 +116,52 @@ fn field() -> impl Strategy<Value = (String, Value)> {
             .prop_map(|g| ("Group".to_string(), json!(g))),
         prop::sample::select(vec!["registry", "local", "never"])
             .prop_map(|a| ("AutoUpdate".to_string(), json!(a))),
+    ];
+    let map = || {
+        prop::collection::btree_map(text(), text(), 0..3)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::from(v))).collect()))
+    };
+    let strings = || prop::collection::vec(text(), 0..3).prop_map(Value::from);
+    let network = prop_oneof![
+        prop::sample::select(vec!["host", "none", "bridge", "appnet", "podman", "a,b"])
+            .prop_map(Value::from),
+        text().prop_map(Value::from),
+    ];
+    let sysctl = prop::collection::btree_map(
+        prop_oneof![
+            3 => prop::sample::select(vec!["net.core.somaxconn", "kernel.shmmax", "fs.mqueue.msg_max", "vm.swappiness"]).prop_map(String::from),
+            1 => text(),
+        ],
+        text(),
+        0..3,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::from(v))).collect()));
+    let run_options = prop_oneof![
+        network.prop_map(|v| ("Network".to_string(), v)),
+        strings().prop_map(|v| ("NetworkAliases".to_string(), v)),
+        text().prop_map(|v| ("Hostname".to_string(), Value::from(v))),
+        map().prop_map(|v| ("Labels".to_string(), v)),
+        strings().prop_map(|v| (
+            "Devices".to_string(),
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|d| Value::from(format!("/dev/{}", d.as_str().unwrap())))
+                .collect()
+        )),
+        strings().prop_map(|v| (
+            "Tmpfs".to_string(),
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|d| Value::from(format!("/{}", d.as_str().unwrap())))
+                .collect()
+        )),
+        sysctl.prop_map(|v| ("Sysctl".to_string(), v)),
+        prop::sample::select(vec!["CpuLimit", "PidsLimit", "ShmSize"])
+            .prop_flat_map(|k| scalar().prop_map(move |v| (k.to_string(), v))),
+    ];
+    let classic = prop_oneof![
         Just(("Started".to_string(), json!(true))),
         Just(("Isolate".to_string(), json!(true))),
         Just(("SocketActivation".to_string(), json!(true))),
@@ -134,7 +189,8 @@ fn field() -> impl Strategy<Value = (String, Value)> {
             "Unknown"
         ])
         .prop_flat_map(|k| scalar().prop_map(move |v| (k.to_string(), v))),
-    ]
+    ];
+    prop_oneof![1 => run_options, 1 => orchestration, 2 => classic]
 }
 
 fn definition() -> impl Strategy<Value = Value> {

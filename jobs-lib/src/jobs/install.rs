@@ -319,7 +319,12 @@ impl InstallContainerRequest {
             // host->container, as podman and `berth list` print them.
             .map(|p| match p.backend {
                 Some(b) => format!("{}->{} (backend {b})", p.external, p.internal),
-                None => format!("{}->{}", p.external, p.internal),
+                None => format!(
+                    "{}->{}{}",
+                    p.external,
+                    p.internal,
+                    p.protocol().port_suffix()
+                ),
             })
             .collect();
         let mut message = if changed {

@@ -90,7 +90,14 @@ impl Job for ListContainersRequest {
                     let ports: Vec<String> = d
                         .ports
                         .iter()
-                        .map(|p| format!("{}->{}", p.external, p.internal))
+                        .map(|p| {
+                            format!(
+                                "{}->{}{}",
+                                p.external,
+                                p.internal,
+                                p.protocol().port_suffix()
+                            )
+                        })
                         .collect();
                     table.row(vec![
                         l.id.clone(),

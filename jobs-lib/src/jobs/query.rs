@@ -287,7 +287,7 @@ impl Job for ContainerPortsRequest {
         let mut table = Table::new(&["INTERNAL", "EXTERNAL", "BACKEND"]);
         for p in &l.definition.ports {
             table.row(vec![
-                p.internal.to_string(),
+                format!("{}{}", p.internal, p.protocol().port_suffix()),
                 p.external.to_string(),
                 p.backend.map(|b| b.to_string()).unwrap_or_default(),
             ]);
