@@ -2479,9 +2479,9 @@ const AUTO_UPDATE_PODMAN5: &str = r#"[
         "Updated": "true"
     },
     {
-        "Unit": "berth-api.service",
-        "Container": "be0889fd06f2 (berth-api)",
-        "ContainerName": "berth-api",
+        "Unit": "berth-app.service",
+        "Container": "be0889fd06f2 (berth-app)",
+        "ContainerName": "berth-app",
         "ContainerID": "be0889fd06f252a2e5141b37072c6bada68563026cb2b2649f53394d87ccc338",
         "Image": "localhost/api:latest",
         "Policy": "local",
@@ -2515,7 +2515,7 @@ fn update_reports_berth_units_from_podman_auto_update() {
     let (d, mut ctx, _fake) = setup();
     ctx.podman = fake_podman14(d.path());
     let f = d.path().join("fake");
-    for id in ["web", "api"] {
+    for id in ["web", "app"] {
         run(
             &ctx,
             &with(id, |d| {
@@ -2532,7 +2532,7 @@ fn update_reports_berth_units_from_podman_auto_update() {
     let r = run(&ctx, &all).unwrap();
     let data = &r.success.data;
     assert_eq!(data["Updated"], serde_json::json!(["web"]));
-    assert_eq!(data["RolledBack"], serde_json::json!(["api"]));
+    assert_eq!(data["RolledBack"], serde_json::json!(["app"]));
     assert_eq!(data["Failed"], serde_json::json!([]));
     let ids: Vec<&str> = data["Containers"]
         .as_array()
@@ -2540,9 +2540,9 @@ fn update_reports_berth_units_from_podman_auto_update() {
         .iter()
         .map(|c| c["Id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["web", "api"], "container-test.service is not berth's");
+    assert_eq!(ids, ["web", "app"], "container-test.service is not berth's");
     let w = r.success.warnings.join("\n");
-    assert!(w.contains("api was rolled back"), "{w}");
+    assert!(w.contains("app was rolled back"), "{w}");
     assert!(
         w.contains("auto-update"),
         "podman's error is a warning: {w}"
@@ -2555,7 +2555,7 @@ fn update_reports_berth_units_from_podman_auto_update() {
     let r = run(
         &ctx,
         &jobs::AutoUpdateRequest {
-            ids: vec!["api".into()],
+            ids: vec!["app".into()],
             dry_run: true,
         },
     )
@@ -2582,7 +2582,7 @@ fn update_reports_berth_units_from_podman_auto_update() {
     let e = run(&ctx, &all).unwrap_err();
     assert_eq!(e.kind, error::FailureKind::Error);
     assert_eq!(e.kind.exit_code(), 1);
-    assert_eq!(e.data.unwrap()["Failed"], serde_json::json!(["api"]));
+    assert_eq!(e.data.unwrap()["Failed"], serde_json::json!(["app"]));
 
     // An id without AutoUpdate, and one not installed.
     let e = run(
@@ -2699,7 +2699,7 @@ fn networks_are_created_owned_and_removed_when_unused() {
     assert!(!podman_log(d.path()).contains("network rm theirs"));
 
     // Modes and podman's default network are never created.
-    for mode in ["host", "none", "bridge", "podman"] {
+    for mode in ["host", "none", "bridge"] {
         run(&ctx, &on_net("m", mode)).unwrap();
     }
     assert!(!podman_log(d.path()).contains("network exists host"));
