@@ -4,7 +4,8 @@
 //! - `loadgen rr ADDR N` — N 1-byte request/response round trips on one
 //!   connection; prints `p50_us p99_us`;
 //! - `loadgen connrate ADDR SECS THREADS` — connect, send 1 byte, receive
-//!   it, close, in a loop; prints connections per second;
+//!   it, close, in a loop; prints connections per second and the p50/p99
+//!   time from connect(2) to the answer, µs;
 //! - `loadgen rr-bulk ADDR N` — like `rr`, while another connection to
 //!   ADDR streams bulk data (echoed back) the whole time;
 //! - `loadgen idle ADDR N MIB` — opens N connections, sends MIB MiB through
@@ -133,22 +134,27 @@ fn connrate(addr: &str, secs: f64, threads: usize) {
     let hs: Vec<_> = (0..threads)
         .map(|_| {
             std::thread::spawn(move || {
-                let mut n = 0u64;
+                // What a client waits for: connect until the answer is in.
+                let mut waited = Vec::new();
                 let mut b = [0u8; 1];
                 while Instant::now() < end {
+                    let t = Instant::now();
                     let mut s = TcpStream::connect(addr).unwrap();
                     s.set_nodelay(true).unwrap();
                     s.write_all(b"x").unwrap();
                     s.read_exact(&mut b).unwrap();
+                    waited.push(t.elapsed());
                     drop(s);
-                    n += 1;
                 }
-                n
+                waited
             })
         })
         .collect();
-    let total: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
-    println!("{:.0}", total as f64 / start.elapsed().as_secs_f64());
+    let mut all: Vec<Duration> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
+    all.sort();
+    let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1e6;
+    println!("{rate:.0} {:.1} {:.1}", p(0.50), p(0.99));
 }
 
 fn rr_bulk(addr: &str, n: usize) {
