@@ -10,7 +10,10 @@
 //!   ADDR streams bulk data (echoed back) the whole time;
 //! - `loadgen idle ADDR N MIB` — opens N connections, sends MIB MiB through
 //!   each and reads them back, prints `ready`, then holds them until stdin
-//!   closes.
+//!   closes;
+//! - `loadgen hop N SIZE` — the cost of one relay hop of SIZE bytes between
+//!   two loopback TCP connections, by splice(2) through a pipe and by
+//!   recv(2)/send(2), alternating, N times each; prints the p50 of each, ns.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -26,6 +29,7 @@ fn main() {
         "rr-bulk" => rr_bulk(arg(2), arg(3).parse().unwrap()),
         "connrate" => connrate(arg(2), arg(3).parse().unwrap(), arg(4).parse().unwrap()),
         "idle" => idle(arg(2), arg(3).parse().unwrap(), arg(4).parse().unwrap()),
+        "hop" => hop(arg(2).parse().unwrap(), arg(3).parse().unwrap()),
         _ => usage(),
     }
 }
@@ -33,7 +37,7 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen echo-server ADDR | rr ADDR N | rr-bulk ADDR N | connrate ADDR SECS THREADS \
-         | idle ADDR N MIB"
+         | idle ADDR N MIB | hop N SIZE"
     );
     std::process::exit(2)
 }
@@ -226,4 +230,93 @@ fn idle(addr: &str, n: usize, mib: usize) {
     println!("ready");
     std::io::stdout().flush().unwrap();
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+/// A connected loopback TCP pair, both ends non-blocking with TCP_NODELAY.
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (b, _) = l.accept().unwrap();
+    for s in [&a, &b] {
+        s.set_nodelay(true).unwrap();
+        s.set_nonblocking(true).unwrap();
+    }
+    (a, b)
+}
+
+fn hop(n: usize, size: usize) {
+    let (mut a, b) = tcp_pair();
+    let (c, mut d) = tcp_pair();
+    let mut p = [0i32; 2];
+    // SAFETY: pipe2 fills the array.
+    assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_NONBLOCK) }, 0);
+    let (b, c) = (b.as_raw_fd(), c.as_raw_fd());
+    let data = vec![7u8; size];
+    let mut sink = vec![0u8; size.max(1 << 16)];
+    let mut scratch = vec![0u8; 16 << 10];
+    let mut times = [Vec::with_capacity(n), Vec::with_capacity(n)];
+    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+    for _ in 0..n {
+        for (way, t) in times.iter_mut().enumerate() {
+            a.write_all(&data).unwrap();
+            let start = Instant::now();
+            let mut moved = 0;
+            while moved < size {
+                // SAFETY: plain syscalls on fds and buffers we own.
+                let got = unsafe {
+                    if way == 0 {
+                        libc::splice(
+                            b,
+                            std::ptr::null_mut(),
+                            p[1],
+                            std::ptr::null_mut(),
+                            1 << 16,
+                            flags,
+                        )
+                    } else {
+                        libc::recv(b, scratch.as_mut_ptr().cast(), scratch.len(), 0)
+                    }
+                };
+                if got <= 0 {
+                    continue;
+                }
+                let mut out = 0;
+                while out < got {
+                    // SAFETY: as above.
+                    let w = unsafe {
+                        if way == 0 {
+                            libc::splice(
+                                p[0],
+                                std::ptr::null_mut(),
+                                c,
+                                std::ptr::null_mut(),
+                                (got - out) as usize,
+                                flags,
+                            )
+                        } else {
+                            libc::send(
+                                c,
+                                scratch[out as usize..].as_ptr().cast(),
+                                (got - out) as usize,
+                                libc::MSG_NOSIGNAL,
+                            )
+                        }
+                    };
+                    out += w.max(0);
+                }
+                moved += got as usize;
+            }
+            t.push(start.elapsed());
+            let mut back = 0;
+            while back < size {
+                back += d.read(&mut sink).unwrap_or(0);
+            }
+        }
+    }
+    let p50 = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_nanos()
+    };
+    let [s, r] = &mut times;
+    println!("splice {} recv/send {}", p50(s), p50(r));
 }
