@@ -9,7 +9,8 @@
 #   - 1-byte round trips p50/p99 on one connection (RR of them), idle and
 #     while another connection through the same proxy streams bulk data;
 #   - connections per second (connect, 1 byte each way, close; CONN_THREADS
-#     threads for CONN_SECS s), and the proxy's CPU time per connection;
+#     threads for CONN_SECS s), the time each client waited from connect(2)
+#     to the answer (p50/p99), and the proxy's CPU time per connection;
 #   - RSS and fds per connection of the proxy holding IDLE idle connections
 #     that each carried IDLE_MIB MiB each way first.
 # Then it prints the medians side by side, the load average, and the
@@ -117,7 +118,7 @@ for run in $(seq "$RUNS"); do
     read -r p50 p99 <<<"$("$LOADGEN" rr "127.0.0.1:$eport" "$RR")"
     read -r bp50 bp99 <<<"$("$LOADGEN" rr-bulk "127.0.0.1:$eport" "$RR")"
     k0=0; [ -n "$epid" ] && k0=$(cpu_ms "$epid")
-    rate=$("$LOADGEN" connrate "127.0.0.1:$eport" "$CONN_SECS" "$CONN_THREADS")
+    read -r rate cp50 cp99 <<<"$("$LOADGEN" connrate "127.0.0.1:$eport" "$CONN_SECS" "$CONN_THREADS")"
     k1=0; [ -n "$epid" ] && k1=$(cpu_ms "$epid")
     us_per_conn=$(python3 -c "print(($k1-$k0)*1000/($rate*$CONN_SECS))")
     rss=0; fdper=0
@@ -133,10 +134,11 @@ for run in $(seq "$RUNS"); do
       exec {IDLEGEN[1]}>&-
       wait "$IDLEGEN_PID" || true
     fi
-    echo "$path $gbps $cpu_per_gib $p50 $p99 $bp50 $bp99 $rate $rss $fdper $us_per_conn" >>"$results"
+    echo "$path $gbps $cpu_per_gib $p50 $p99 $bp50 $bp99 $rate $rss $fdper $us_per_conn $cp50 $cp99" >>"$results"
     if [ -n "$epid" ]; then kill "$epid" "$ipid" 2>/dev/null || true; wait "$epid" "$ipid" 2>/dev/null || true; fi
     echo "run $run $path: $gbps Gbit/s, $cpu_per_gib CPU ms/GiB, rr p50/p99 $p50/$p99 us," \
-      "during bulk $bp50/$bp99 us, $rate conn/s ($us_per_conn us proxy CPU each), RSS $rss KiB," \
+      "during bulk $bp50/$bp99 us, $rate conn/s ($us_per_conn us proxy CPU each; connect to answer" \
+      "p50/p99 $cp50/$cp99 us), RSS $rss KiB," \
       "$fdper fds/idle conn" >&2
   done
 done
@@ -158,6 +160,8 @@ names = [("one-stream throughput, Gbit/s", 0, "{:.2f}"),
          ("round trip p50 during bulk, us", 4, "{:.1f}"),
          ("round trip p99 during bulk, us", 5, "{:.1f}"),
          ("connections per second", 6, "{:.0f}"),
+         ("connect to answer p50 (conn/s test), us", 10, "{:.1f}"),
+         ("connect to answer p99 (conn/s test), us", 11, "{:.1f}"),
          ("proxy CPU per connection, us", 9, "{:.0f}"),
          (f"RSS, {idle} idle conns, MiB", 7, "{:.1f}"),
          ("fds per idle connection", 8, "{:.2f}")]

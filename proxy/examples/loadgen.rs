@@ -4,12 +4,16 @@
 //! - `loadgen rr ADDR N` — N 1-byte request/response round trips on one
 //!   connection; prints `p50_us p99_us`;
 //! - `loadgen connrate ADDR SECS THREADS` — connect, send 1 byte, receive
-//!   it, close, in a loop; prints connections per second;
+//!   it, close, in a loop; prints connections per second and the p50/p99
+//!   time from connect(2) to the answer, µs;
 //! - `loadgen rr-bulk ADDR N` — like `rr`, while another connection to
 //!   ADDR streams bulk data (echoed back) the whole time;
 //! - `loadgen idle ADDR N MIB` — opens N connections, sends MIB MiB through
 //!   each and reads them back, prints `ready`, then holds them until stdin
-//!   closes.
+//!   closes;
+//! - `loadgen hop N SIZE` — the cost of one relay hop of SIZE bytes between
+//!   two loopback TCP connections, by splice(2) through a pipe and by
+//!   recv(2)/send(2), alternating, N times each; prints the p50 of each, ns.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,6 +29,7 @@ fn main() {
         "rr-bulk" => rr_bulk(arg(2), arg(3).parse().unwrap()),
         "connrate" => connrate(arg(2), arg(3).parse().unwrap(), arg(4).parse().unwrap()),
         "idle" => idle(arg(2), arg(3).parse().unwrap(), arg(4).parse().unwrap()),
+        "hop" => hop(arg(2).parse().unwrap(), arg(3).parse().unwrap()),
         _ => usage(),
     }
 }
@@ -32,7 +37,7 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen echo-server ADDR | rr ADDR N | rr-bulk ADDR N | connrate ADDR SECS THREADS \
-         | idle ADDR N MIB"
+         | idle ADDR N MIB | hop N SIZE"
     );
     std::process::exit(2)
 }
@@ -133,22 +138,27 @@ fn connrate(addr: &str, secs: f64, threads: usize) {
     let hs: Vec<_> = (0..threads)
         .map(|_| {
             std::thread::spawn(move || {
-                let mut n = 0u64;
+                // What a client waits for: connect until the answer is in.
+                let mut waited = Vec::new();
                 let mut b = [0u8; 1];
                 while Instant::now() < end {
+                    let t = Instant::now();
                     let mut s = TcpStream::connect(addr).unwrap();
                     s.set_nodelay(true).unwrap();
                     s.write_all(b"x").unwrap();
                     s.read_exact(&mut b).unwrap();
+                    waited.push(t.elapsed());
                     drop(s);
-                    n += 1;
                 }
-                n
+                waited
             })
         })
         .collect();
-    let total: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
-    println!("{:.0}", total as f64 / start.elapsed().as_secs_f64());
+    let mut all: Vec<Duration> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
+    all.sort();
+    let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1e6;
+    println!("{rate:.0} {:.1} {:.1}", p(0.50), p(0.99));
 }
 
 fn rr_bulk(addr: &str, n: usize) {
@@ -220,4 +230,93 @@ fn idle(addr: &str, n: usize, mib: usize) {
     println!("ready");
     std::io::stdout().flush().unwrap();
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+/// A connected loopback TCP pair, both ends non-blocking with TCP_NODELAY.
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (b, _) = l.accept().unwrap();
+    for s in [&a, &b] {
+        s.set_nodelay(true).unwrap();
+        s.set_nonblocking(true).unwrap();
+    }
+    (a, b)
+}
+
+fn hop(n: usize, size: usize) {
+    let (mut a, b) = tcp_pair();
+    let (c, mut d) = tcp_pair();
+    let mut p = [0i32; 2];
+    // SAFETY: pipe2 fills the array.
+    assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_NONBLOCK) }, 0);
+    let (b, c) = (b.as_raw_fd(), c.as_raw_fd());
+    let data = vec![7u8; size];
+    let mut sink = vec![0u8; size.max(1 << 16)];
+    let mut scratch = vec![0u8; 16 << 10];
+    let mut times = [Vec::with_capacity(n), Vec::with_capacity(n)];
+    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+    for _ in 0..n {
+        for (way, t) in times.iter_mut().enumerate() {
+            a.write_all(&data).unwrap();
+            let start = Instant::now();
+            let mut moved = 0;
+            while moved < size {
+                // SAFETY: plain syscalls on fds and buffers we own.
+                let got = unsafe {
+                    if way == 0 {
+                        libc::splice(
+                            b,
+                            std::ptr::null_mut(),
+                            p[1],
+                            std::ptr::null_mut(),
+                            1 << 16,
+                            flags,
+                        )
+                    } else {
+                        libc::recv(b, scratch.as_mut_ptr().cast(), scratch.len(), 0)
+                    }
+                };
+                if got <= 0 {
+                    continue;
+                }
+                let mut out = 0;
+                while out < got {
+                    // SAFETY: as above.
+                    let w = unsafe {
+                        if way == 0 {
+                            libc::splice(
+                                p[0],
+                                std::ptr::null_mut(),
+                                c,
+                                std::ptr::null_mut(),
+                                (got - out) as usize,
+                                flags,
+                            )
+                        } else {
+                            libc::send(
+                                c,
+                                scratch[out as usize..].as_ptr().cast(),
+                                (got - out) as usize,
+                                libc::MSG_NOSIGNAL,
+                            )
+                        }
+                    };
+                    out += w.max(0);
+                }
+                moved += got as usize;
+            }
+            t.push(start.elapsed());
+            let mut back = 0;
+            while back < size {
+                back += d.read(&mut sink).unwrap_or(0);
+            }
+        }
+    }
+    let p50 = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_nanos()
+    };
+    let [s, r] = &mut times;
+    println!("splice {} recv/send {}", p50(s), p50(r));
 }

@@ -36,7 +36,7 @@ use crate::notify::Notifier;
 use crate::proxy_protocol;
 use crate::relay::{Direction, Fault, PipePool, Pumped, TURN_BUDGET};
 use crate::sys::{self, Epoll};
-use crate::target::{is_loopback, probe, Connect, RawAddr, Target};
+use crate::target::{is_loopback, probe, Addrs, Connect, RawAddr, Target};
 use crate::{debug, info, warning};
 
 /// TCP keepalive settings applied to TCP sockets on both sides.
@@ -128,7 +128,7 @@ fn token(kind: u64, slot: usize, gen: u32) -> u64 {
 enum State {
     Connecting {
         /// This round's addresses, in the order to try them.
-        addrs: Vec<RawAddr>,
+        addrs: Addrs,
         /// How many of them were started.
         next: usize,
         /// Attempts in flight (registered with epoll).
@@ -347,7 +347,7 @@ impl Server {
                     }
                 }
             }
-            if self.status_dirty
+            if self.status_pending()
                 && self
                     .status_sent
                     .is_none_or(|t| t.elapsed() >= STATUS_INTERVAL)
@@ -377,12 +377,18 @@ impl Server {
         )
     }
 
+    /// A `STATUS=` update is owed to a service manager that listens.
+    /// Without one (`NOTIFY_SOCKET` unset) nothing is owed, so the loop
+    /// sleeps without a timeout instead of arming a timer on every
+    /// epoll_wait(2) while connections come and go.
+    fn status_pending(&self) -> bool {
+        self.status_dirty && self.notifier.enabled()
+    }
+
     fn send_status(&mut self) {
         self.status_dirty = false;
         self.status_sent = Some(Instant::now());
-        if self.notifier.enabled() {
-            self.notify(&format!("STATUS={}", self.status_line()));
-        }
+        self.notify(&format!("STATUS={}", self.status_line()));
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -395,7 +401,7 @@ impl Server {
         consider(self.timers.peek().map(|Reverse((t, _, _))| *t));
         consider(self.accept_paused_until);
         consider(self.watchdog_next);
-        if self.status_dirty {
+        if self.status_pending() {
             consider(self.status_sent.map(|t| t + STATUS_INTERVAL));
         }
         if self.active == 0 {
@@ -534,7 +540,7 @@ impl Server {
             backend_inet: false,
             target,
             state: State::Connecting {
-                addrs: Vec::new(),
+                addrs: Addrs::default(),
                 next: 0,
                 attempts: Vec::new(),
                 next_at: None,
@@ -635,7 +641,7 @@ impl Server {
                 }
                 return;
             }
-            let a = addrs[*next];
+            let a = addrs.get(*next);
             *next += 1;
             let cc = self
                 .cfg

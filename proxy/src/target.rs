@@ -155,6 +155,32 @@ impl RawAddr {
     }
 }
 
+/// A round's addresses in the order to try them: the target's list
+/// (shared, not copied: no allocation per connection) read from `first`
+/// on, wrapping around.
+#[derive(Clone, Debug, Default)]
+pub struct Addrs {
+    list: Rc<[RawAddr]>,
+    first: usize,
+}
+
+impl Addrs {
+    /// How many addresses the round has.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when there is none (a name that never resolved).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The `i`-th address to try (`i < len()`).
+    pub fn get(&self, i: usize) -> RawAddr {
+        self.list[(self.first + i) % self.list.len()]
+    }
+}
+
 /// How far a connect got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connect {
@@ -346,7 +372,7 @@ impl Target {
     /// worked first; may be empty while a name has never resolved. Starts a
     /// background look-up when the addresses are older than the TTL (the
     /// stale ones are used meanwhile).
-    pub fn addrs(&mut self, now: Instant) -> Vec<RawAddr> {
+    pub fn addrs(&mut self, now: Instant) -> Addrs {
         let mut done = None;
         if let Kind::Name {
             host,
@@ -376,10 +402,10 @@ impl Target {
             Some(Err(e)) => warning!("target '{}': look-up failed: {e}", self.spec),
             None => {}
         }
-        let n = self.addrs.len();
-        (0..n)
-            .map(|i| self.addrs[(self.preferred + i) % n])
-            .collect()
+        Addrs {
+            list: Rc::clone(&self.addrs),
+            first: self.preferred,
+        }
     }
 
     /// Records that `addr` accepted a connection: later connections try it
@@ -493,7 +519,7 @@ mod tests {
 
     fn one(spec: &str) -> SocketAddr {
         let mut t = Target::parse(spec).unwrap();
-        t.addrs(Instant::now())[0].socket_addr().unwrap()
+        t.addrs(Instant::now()).get(0).socket_addr().unwrap()
     }
 
     #[test]
@@ -549,8 +575,8 @@ mod tests {
         let mut t = Target::parse("localhost:9").unwrap();
         let a = t.addrs(Instant::now());
         if a.len() > 1 {
-            t.worked(&a[1]);
-            assert_eq!(t.addrs(Instant::now())[0], a[1]);
+            t.worked(&a.get(1));
+            assert_eq!(t.addrs(Instant::now()).get(0), a.get(1));
         }
     }
 }

@@ -279,6 +279,8 @@ fn spawn_activated(l: &TcpListener, env: &[(&str, &str)], args: &[&str]) -> std:
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    // Only the manager a test names (a test run under systemd inherits one).
+    cmd.env_remove("NOTIFY_SOCKET");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -520,4 +522,46 @@ fn sigterm_is_served_at_once_while_a_connection_streams() {
     assert!(took < Duration::from_secs(2), "exit took {took:?}");
     writer.join().unwrap();
     reader.join().unwrap();
+}
+
+/// The timeout argument of the system call `pid` is blocked in, when it is
+/// epoll_wait(2) or epoll_pwait(2) (`/proc/PID/syscall`: number, then the
+/// arguments in hex).
+fn epoll_wait_timeout(pid: u32) -> Option<i32> {
+    let line = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let nr: i64 = f.first()?.parse().ok()?;
+    #[cfg(target_arch = "x86_64")]
+    let waits = [libc::SYS_epoll_wait, libc::SYS_epoll_pwait];
+    #[cfg(not(target_arch = "x86_64"))]
+    let waits = [libc::SYS_epoll_pwait];
+    if !waits.contains(&nr) {
+        return None;
+    }
+    let t = u64::from_str_radix(f.get(4)?.trim_start_matches("0x"), 16).ok()?;
+    Some(t as u32 as i32)
+}
+
+#[test]
+fn without_a_service_manager_connections_arm_no_status_timer() {
+    let (addr, _, _) = tcp_echo("127.0.0.1:0");
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut child = spawn_activated(&l, &[], &[&addr]);
+    let pid = child.id();
+    for _ in 0..5 {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        echo_roundtrip(&mut c, b"x").unwrap();
+    }
+    // A STATUS= update would be owed within 250 ms of the first; with
+    // nobody to send it to, the loop must sleep without a timeout.
+    let mut seen = None;
+    eventually(Duration::from_secs(5), || {
+        seen = epoll_wait_timeout(pid);
+        seen.is_some()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen, Some(-1), "epoll_wait timeout (ms) while idle");
 }
