@@ -16,6 +16,7 @@
 //! authority and the tests keep both in step.
 
 pub mod atomic;
+pub mod dropin;
 mod error;
 mod image;
 pub mod names;
@@ -23,6 +24,7 @@ pub mod search;
 mod serde_helpers;
 pub(crate) mod validate;
 
+pub use dropin::{DropIn, DropIns, Layers};
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
 pub use search::{Candidate, SearchPath};
@@ -459,6 +461,17 @@ impl Definition {
         Ok(def)
     }
 
+    /// Parses and validates a stored definition from an already merged
+    /// JSON document (a definition with its drop-ins,
+    /// [`dropin::Layers::definition`]).
+    ///
+    /// Errors: as [`Definition::from_json`].
+    pub fn from_json_value(v: serde_json::Value) -> Result<Definition, FieldError> {
+        let def = serde_helpers::from_value(v)?;
+        def.validate()?;
+        Ok(def)
+    }
+
     fn parse(bytes: &[u8]) -> Result<Definition, FieldError> {
         if bytes.len() > MAX_DEFINITION_BYTES {
             return Err(FieldError::new(
@@ -522,9 +535,11 @@ impl Definition {
 pub struct LoadedDefinition {
     /// The container id (the file name without `.json`).
     pub id: String,
-    /// Where it was read from.
+    /// Where it was read from (the base file).
     pub path: PathBuf,
-    /// The validated definition.
+    /// The drop-ins merged over it, in the order applied (`DropInPaths`).
+    pub drop_ins: Vec<PathBuf>,
+    /// The validated definition (with its drop-ins merged).
     pub definition: Definition,
 }
 
@@ -555,6 +570,7 @@ pub fn load_file_as(path: &Path, read_from: &Path) -> Result<LoadedDefinition, D
     Ok(LoadedDefinition {
         id,
         path: path.to_owned(),
+        drop_ins: Vec::new(),
         definition,
     })
 }
@@ -572,7 +588,7 @@ pub fn id_from_path(path: &Path) -> Result<String, IdError> {
 
 /// Reads at most one byte more than [`MAX_DEFINITION_BYTES`], so a huge file
 /// is rejected without being read whole.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut buf = Vec::with_capacity(4096);
     std::fs::File::open(path)?

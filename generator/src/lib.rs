@@ -16,7 +16,7 @@ pub mod render;
 use berth_definition::search::{Candidate, SearchPath};
 use log::{Level, Logger};
 use output::{DirSink, Sink};
-use render::{render, InstallPaths, WantsLink};
+use render::{render_with_drop_ins, InstallPaths, WantsLink};
 use std::path::Path;
 
 /// The link that starts `berth.target` at boot, written when any container
@@ -84,6 +84,23 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
             format!("{} is shadowed by {}", s.display(), c.path.display()),
         ));
     }
+    for s in &c.drop_ins.shadowed {
+        let by = c
+            .drop_ins
+            .paths()
+            .into_iter()
+            .chain(c.drop_ins.masked.iter().cloned())
+            .find(|p| p.file_name() == s.file_name())
+            .unwrap_or_default();
+        r.logs.push((
+            Level::Info,
+            format!("drop-in {} is shadowed by {}", s.display(), by.display()),
+        ));
+    }
+    for m in &c.drop_ins.masked {
+        r.logs
+            .push((Level::Info, format!("drop-in {} is masked", m.display())));
+    }
     if c.masked {
         r.logs.push((
             Level::Info,
@@ -101,15 +118,21 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
         }
     };
     let source = c.path.to_string_lossy();
-    let rendered = match render(&loaded.id, &source, &loaded.definition, paths) {
-        Ok(x) => x,
-        Err(e) => {
-            r.logs
-                .push((Level::Err, format!("rejected {}: {e}", c.path.display())));
-            r.outcome.rejected = 1;
-            return r;
-        }
-    };
+    let drop_ins: Vec<String> = loaded
+        .drop_ins
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let rendered =
+        match render_with_drop_ins(&loaded.id, &source, &drop_ins, &loaded.definition, paths) {
+            Ok(x) => x,
+            Err(e) => {
+                r.logs
+                    .push((Level::Err, format!("rejected {}: {e}", c.path.display())));
+                r.outcome.rejected = 1;
+                return r;
+            }
+        };
     // Only for definitions that get units, so a rejection stays one line.
     for w in loaded.definition.warnings() {
         r.logs
@@ -149,15 +172,30 @@ fn merge(total: &mut Outcome, r: &Report, log: &mut Logger) {
 }
 
 fn discover_logged(search: &SearchPath, total: &mut Outcome, log: &mut Logger) -> Vec<Candidate> {
-    let (candidates, list_errors) = search.discover();
-    for e in list_errors {
+    let found = search.discover();
+    for e in found.errors {
         log.log(
             Level::Err,
             &format!("{}: cannot list directory: {}", e.dir.display(), e.error),
         );
         total.io_errors += 1;
     }
-    candidates
+    // As systemd ignores the drop-ins of a unit that does not exist: a
+    // warning, never a container (and not a failed run).
+    for o in found.orphans {
+        log.log(
+            Level::Warning,
+            &format!(
+                "{}: drop-ins without a definition (no {}.json on the search path); ignored",
+                o.display(),
+                o.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".json.d"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    found.candidates
 }
 
 /// Generates the units of every definition on `search` into `sink`, one

@@ -187,7 +187,8 @@ impl<'a> Store<'a> {
     /// Every id on the search path, sorted, first file wins, masks and
     /// invalid files included (the listing the generator makes).
     pub fn list(&self) -> io::Result<Vec<Listed>> {
-        let (candidates, errors) = self.ctx.paths.search_path().discover();
+        let found = self.ctx.paths.search_path().discover();
+        let (candidates, errors) = (found.candidates, found.errors);
         if let Some(e) = errors.into_iter().next() {
             return Err(io::Error::new(
                 e.error.kind(),
