@@ -111,6 +111,13 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
     }
     let loaded = match c.load() {
         Ok(l) => l,
+        // One line naming the definition first, then the drop-in at fault.
+        Err(e) if e.path() != c.path => {
+            r.logs
+                .push((Level::Err, format!("rejected {}: {e}", c.path.display())));
+            r.outcome.rejected = 1;
+            return r;
+        }
         Err(e) => {
             r.logs.push((Level::Err, format!("rejected {e}")));
             r.outcome.rejected = 1;

@@ -85,7 +85,7 @@ fn diff_is_the_patch_from_one_to_the_other() {
 
 /// A temporary root with the three default directories.
 struct Tree {
-    root: tempfile::TempDir,
+    _root: tempfile::TempDir,
     sp: SearchPath,
 }
 
@@ -93,7 +93,7 @@ impl Tree {
     fn new() -> Tree {
         let root = tempfile::tempdir().unwrap();
         let sp = SearchPath::new(root.path(), None);
-        Tree { root, sp }
+        Tree { _root: root, sp }
     }
     fn write(&self, host: &str, body: &str) {
         let p = self.sp.real(Path::new(host));
