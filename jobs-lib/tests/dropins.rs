@@ -67,6 +67,17 @@ fn var(n: &str, v: &str) -> EnvVar {
     }
 }
 
+fn install(id: &str, definition: Definition) -> jobs::InstallContainerRequest {
+    jobs::InstallContainerRequest {
+        id: id.into(),
+        definition,
+        unmask: false,
+        wait: false,
+        dry_run: false,
+        no_restart: false,
+    }
+}
+
 fn patch_env(id: &str, set: &[EnvVar]) -> jobs::PatchEnvironmentRequest {
     jobs::PatchEnvironmentRequest {
         id: id.into(),
@@ -178,9 +189,9 @@ fn reservations_inspect_and_status_see_the_merged_definition() {
         DROP_IN,
         r#"{"Ports":[{"Internal":8080,"External":18081}]}"#,
     );
-    let mut other = jobs::InstallContainerRequest {
-        id: "other".into(),
-        definition: Definition {
+    let mut other = install(
+        "other",
+        Definition {
             image: "localhost/busybox".into(),
             ports: vec![PortPair {
                 internal: 80,
@@ -190,11 +201,7 @@ fn reservations_inspect_and_status_see_the_merged_definition() {
             }],
             ..Definition::default()
         },
-        unmask: false,
-        wait: false,
-        dry_run: false,
-        no_restart: false,
-    };
+    );
     run(&ctx, &other).unwrap();
     let ports = ctx.ports();
     assert_eq!(ports.owner(18081).unwrap().as_deref(), Some("web"));
@@ -237,16 +244,14 @@ fn reservations_inspect_and_status_see_the_merged_definition() {
 #[test]
 fn install_keeps_drop_ins_and_delete_leaves_them() {
     let (_d, ctx) = setup();
-    let req = |image: &str| jobs::InstallContainerRequest {
-        id: "web".into(),
-        definition: Definition {
-            image: image.into(),
-            ..Definition::default()
-        },
-        unmask: false,
-        wait: false,
-        dry_run: false,
-        no_restart: false,
+    let req = |image: &str| {
+        install(
+            "web",
+            Definition {
+                image: image.into(),
+                ..Definition::default()
+            },
+        )
     };
     put(&ctx, DROP_IN, r#"{"Strated":true}"#);
     let e = run(&ctx, &req("localhost/busybox")).unwrap_err();

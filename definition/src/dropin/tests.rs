@@ -379,3 +379,98 @@ fn rebase_refuses_a_change_a_drop_in_overrides() {
     let base: Value = serde_json::from_slice(&c.layers().unwrap().rebase(&d).unwrap()).unwrap();
     assert_eq!(base["Environment"]["Variables"][0]["Value"], json!("1"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// JSON without `null` (a `null` in a target is data, in a patch a
+    /// removal), nested a few levels.
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(Value::from),
+            any::<u32>().prop_map(Value::from),
+            "[a-z]{0,3}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                prop::collection::btree_map("[A-D]", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn object() -> impl Strategy<Value = Value> {
+        prop::collection::btree_map("[A-E]", value(), 0..5)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    /// Definition-shaped objects: real fields with values of the right
+    /// and of the wrong shape, so both outcomes of the parser occur.
+    fn definition() -> impl Strategy<Value = Value> {
+        let field = prop_oneof![
+            Just(("Started", json!(true))),
+            Just(("Started", json!("yes"))),
+            Just(("Cmd", json!(["httpd", "-f"]))),
+            Just(("Cmd", json!("httpd"))),
+            Just(("Ports", json!([{"Internal": 80, "External": 8080}]))),
+            Just(("Ports", json!([{"Internal": 80, "External": 0}]))),
+            Just(("MemoryLimit", json!("64m"))),
+            Just(("MemoryLimit", json!(1))),
+            Just((
+                "Environment",
+                json!({"Variables": [{"Name": "A", "Value": "1"}]})
+            )),
+            Just((
+                "Environment",
+                json!({"Variables": [{"Name": "1", "Value": "1"}]})
+            )),
+            Just(("Imagee", json!("x"))),
+        ];
+        prop::collection::vec(field, 0..6).prop_map(|fields| {
+            let mut o = json!({"Image": "localhost/busybox"});
+            for (k, v) in fields {
+                o[k] = v;
+            }
+            o
+        })
+    }
+
+    proptest! {
+        /// Merging an empty drop-in changes nothing.
+        #[test]
+        fn an_empty_patch_is_the_identity(v in object()) {
+            let mut m = v.clone();
+            merge_patch(&mut m, &json!({}));
+            prop_assert_eq!(m, v);
+        }
+
+        /// The patch `diff` computes turns one document into the other.
+        #[test]
+        fn diff_then_merge_gives_the_target(a in object(), b in object()) {
+            let mut m = a.clone();
+            merge_patch(&mut m, &diff(&a, &b));
+            prop_assert_eq!(m, b);
+        }
+
+        /// With drop-ins that change nothing, the merged path parses
+        /// exactly as the file alone does, and a job's unchanged write
+        /// back is the canonical file.
+        #[test]
+        fn an_empty_drop_in_parses_as_the_file_alone(v in definition()) {
+            let layers = Layers {
+                base_path: PathBuf::from("/etc/berth/containers/x.json"),
+                base: v.clone(),
+                drop_ins: vec![(PathBuf::from("/etc/berth/containers/x.json.d/a.json"), json!({}))],
+            };
+            let alone = Definition::from_json(v.to_string().as_bytes());
+            let merged = layers.definition();
+            prop_assert_eq!(alone.is_ok(), merged.is_ok(), "{:?} {:?}", alone, merged);
+            if let (Ok(a), Ok(m)) = (alone, merged) {
+                prop_assert_eq!(layers.rebase(&a).unwrap(), a.to_json().into_bytes());
+                prop_assert_eq!(a, m);
+            }
+        }
+    }
+}
