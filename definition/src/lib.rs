@@ -7,7 +7,8 @@
 //! that the contract is written once: the model and its validation, the
 //! one parser for stored definitions and install request bodies, the id
 //! rule, unit/container/user names ([`names`]), the search path with
-//! shadowing and masking ([`search`]) and the field/rule error. The
+//! shadowing and masking ([`search`]), drop-in merging ([`dropin`]) and
+//! the field/rule error. The
 //! generator links it alone, so it depends on serde, serde_json and
 //! thiserror only.
 //!
