@@ -214,18 +214,23 @@ impl SearchPath {
             }
         }
         let mut candidates: Vec<Candidate> = found.into_values().collect();
+        // By stem: the list is in file-name order, which is not stem order
+        // (`a.b.json` sorts before `a.json`).
+        let by_stem: BTreeMap<String, usize> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.stem.clone(), i))
+            .collect();
         let mut orphans = Vec::new();
         for (stem, indexes) in drop_in_dirs {
             let dirs: Vec<(PathBuf, PathBuf)> = indexes
                 .iter()
                 .map(|&i| (self.dirs[i].clone(), self.real(&self.dirs[i])))
                 .collect();
-            match candidates.binary_search_by(|c| c.stem.as_str().cmp(&stem)) {
-                Ok(i) if !candidates[i].masked => {
-                    candidates[i].drop_ins = DropIns::collect(&stem, &dirs)
-                }
-                Ok(_) => {}
-                Err(_) => orphans.extend(
+            match by_stem.get(&stem).map(|&i| &mut candidates[i]) {
+                Some(c) if !c.masked => c.drop_ins = DropIns::collect(&stem, &dirs),
+                Some(_) => {}
+                None => orphans.extend(
                     dirs.into_iter()
                         .map(|(d, _)| d.join(format!("{stem}{DROP_IN_DIR_SUFFIX}"))),
                 ),

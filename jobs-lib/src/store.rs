@@ -42,6 +42,8 @@ pub struct Listed {
     pub definition: Result<Definition, DefinitionError>,
     /// Files for the same id later on the search path, not in force.
     pub shadowed: Vec<PathBuf>,
+    /// The drop-ins merged over it, in the order applied.
+    pub drop_ins: Vec<PathBuf>,
 }
 
 /// What a pending mark asks of recovery besides settling (the mark's
@@ -272,6 +274,7 @@ impl<'a> Store<'a> {
                 id: c.stem.clone(),
                 origin: c.origin(),
                 definition: c.load().map(|l| l.definition),
+                drop_ins: c.drop_ins.paths(),
                 path: c.path,
                 shadowed: c.shadowed,
             })

@@ -177,7 +177,7 @@ fn env_writes_the_base_values_and_the_drop_in_still_applies() {
 
 /// A drop-in changing `Ports` moves what the id holds: reconciliation
 /// (every mutating job) claims the merged port, and the vendor's
-/// overridden one is free for anybody. `inspect` and `status` show the
+/// overridden one is free for anybody. `inspect`, `list` and `status` show the
 /// merged definition, its `SourcePath` and `DropInPaths`, and the units
 /// name the drop-in.
 #[test]
@@ -226,6 +226,13 @@ fn reservations_inspect_and_status_see_the_merged_definition() {
         "{service}"
     );
     assert!(service.contains("--publish=18081:8080"), "{service}");
+
+    let r = run(&ctx, &jobs::ListContainersRequest).unwrap();
+    let row = &r.success.data["Containers"][1];
+    assert_eq!(row["Id"], "web");
+    assert_eq!(row["DropInPaths"], serde_json::json!([DROP_IN]));
+    let table = r.success.table.unwrap().render();
+    assert!(table.contains("usr +1 drop-in"), "{table}");
 
     let r = run(&ctx, &jobs::ContainerStatusRequest { id: "web".into() }).unwrap();
     assert_eq!(r.success.data["DropInPaths"], serde_json::json!([DROP_IN]));

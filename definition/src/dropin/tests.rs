@@ -196,6 +196,23 @@ fn a_higher_directory_shadows_and_masks_drop_ins_by_name() {
 }
 
 #[test]
+fn drop_ins_find_their_definition_whatever_the_name_order() {
+    let t = Tree::new();
+    // File-name order (`a.b.json` < `a.json`) is not stem order.
+    for id in ["a", "a.b", "a-b", "b"] {
+        t.write(&format!("{USR}/{id}.json"), r#"{"Image":"a"}"#);
+        t.write(&format!("{ETC}/{id}.json.d/10.json"), r#"{"Started":true}"#);
+    }
+    let found = t.sp.discover();
+    assert!(found.orphans.is_empty(), "{:?}", found.orphans);
+    for c in &found.candidates {
+        assert_eq!(c.drop_ins.files.len(), 1, "{}", c.stem);
+        assert!(c.load().unwrap().definition.started);
+        assert_eq!(t.sp.find(&c.stem).unwrap().as_ref(), Some(c));
+    }
+}
+
+#[test]
 fn drop_ins_without_a_definition_are_not_one() {
     let t = Tree::new();
     t.write(&format!("{ETC}/ghost.json.d/10.json"), r#"{"Image":"a"}"#);
