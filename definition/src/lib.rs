@@ -544,7 +544,10 @@ pub struct LoadedDefinition {
     pub definition: Definition,
 }
 
-/// Reads and validates `<dir>/<id>.json`; the id is taken from the file name.
+/// Reads and validates `<dir>/<id>.json` alone; the id is taken from the
+/// file name. The definition in force, with its drop-ins merged, is
+/// [`Candidate::load`]'s (found by [`SearchPath::find`] or
+/// [`SearchPath::discover`]).
 ///
 /// Errors: [`DefinitionError`] naming the file, and the field and rule where
 /// one was broken.
