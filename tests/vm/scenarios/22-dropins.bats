@@ -22,7 +22,8 @@ teardown_file() {
 }
 
 # env_of NAME — the variable as the running container sees it.
-env_of() { podman exec "berth-$ID" printenv "$1"; }
+# (busybox's `env`: the image has no printenv.)
+env_of() { podman exec "berth-$ID" env | sed -n "s/^$1=//p"; }
 # log_level_is VALUE
 log_level_is() { [[ "$(env_of LOG_LEVEL 2>/dev/null)" == "$1" ]]; }
 
