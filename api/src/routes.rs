@@ -106,6 +106,17 @@ struct BuildBody {
     verbose: bool,
 }
 
+/// berth's `POST /containers/update` body: `{"Ids": [...], "DryRun": bool}`
+/// (no ids: every berth container podman updates).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct UpdateBody {
+    #[serde(default)]
+    ids: Vec<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
 fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Refusal> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -183,6 +194,7 @@ pub fn route(
                 Method::DELETE => Box::new(jobs::DeleteContainerRequest {
                     id,
                     volumes: query_flag(query, "volumes"),
+                    force: query_flag(query, "force"),
                 }),
                 _ => return Err(not_allowed()),
             }
@@ -222,6 +234,28 @@ pub fn route(
                 }
                 _ => return Err(unknown(path)),
             }
+        }
+        ["group", name, action] => {
+            let group = segment(name)?;
+            let action = match (m, *action) {
+                (Method::PUT, "started") => jobs::GroupAction::Start,
+                (Method::PUT, "stopped") => jobs::GroupAction::Stop,
+                (Method::POST, "restart") => jobs::GroupAction::Restart,
+                (_, "started" | "stopped" | "restart") => return Err(not_allowed()),
+                _ => return Err(unknown(path)),
+            };
+            Box::new(jobs::GroupStateRequest {
+                group,
+                action,
+                wait: true,
+            })
+        }
+        ["containers", "update"] if m == Method::POST => {
+            let b: UpdateBody = json(body)?;
+            Box::new(jobs::AutoUpdateRequest {
+                ids: b.ids,
+                dry_run: b.dry_run,
+            })
         }
         ["containers"] if m == Method::GET => Box::new(jobs::ListContainersRequest),
         ["images"] if m == Method::GET => Box::new(jobs::ListImagesRequest),
@@ -298,6 +332,7 @@ pub fn route(
         ["containers"]
         | ["images"]
         | ["containers", "links"]
+        | ["containers", "update"]
         | ["jobs"]
         | ["builds"]
         | ["build-image"] => return Err(not_allowed()),
@@ -353,6 +388,37 @@ mod tests {
                 .unwrap()
                 .status,
             400
+        );
+    }
+
+    #[test]
+    fn groups_and_update() {
+        let j = route(&Method::POST, "/group/app/restart", "", b"").unwrap();
+        assert_eq!(j.name(), "group-restart");
+        let j = route(&Method::PUT, "/group/app/stopped", "", b"").unwrap();
+        assert_eq!(j.name(), "group-stop");
+        assert_eq!(
+            route(&Method::GET, "/group/app/started", "", b"")
+                .err()
+                .unwrap()
+                .status,
+            405
+        );
+        let j = route(
+            &Method::POST,
+            "/containers/update",
+            "",
+            br#"{"Ids": ["web"], "DryRun": true}"#,
+        )
+        .unwrap();
+        assert_eq!(j.name(), "update");
+        assert!(!j.mutates());
+        assert_eq!(
+            route(&Method::GET, "/containers/update", "", b"")
+                .err()
+                .unwrap()
+                .status,
+            405
         );
     }
 

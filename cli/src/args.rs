@@ -86,16 +86,32 @@ pub enum Command {
     /// Start a container and have it start at boot (geard
     /// StartedContainerStateRequest). Waits for systemd's start job and
     /// reports its result; a failed start exits 1 with the unit's result
-    /// and the last journal lines.
+    /// and the last journal lines. With --group NAME, starts the group's
+    /// target berth-NAME.target (its members, in dependency order) now,
+    /// without changing what starts at boot.
     Start(WaitArgs),
     /// Stop a container and keep it off at boot (geard
-    /// StoppedContainerStateRequest); waits for the stop job.
+    /// StoppedContainerStateRequest); waits for the stop job. With
+    /// --group NAME, stops berth-NAME.target and its members (PartOf=)
+    /// now, without changing what starts at boot.
     Stop(WaitArgs),
     /// Restart a container's service (geard RestartContainerRequest);
-    /// waits for the restart job.
+    /// waits for the restart job. With --group NAME, restarts
+    /// berth-NAME.target and with it every member (PartOf=).
     Restart(WaitArgs),
-    /// Show a container's units and their state.
+    /// Show a container's units and their state, and its health (podman
+    /// inspect: starting, healthy or unhealthy, the failing streak and the
+    /// last check's output) when its definition has Health.
     Status(IdArg),
+    /// Update the images of containers with AutoUpdate (registry or
+    /// local) and restart them, rolling back to the old image when the
+    /// restart fails. Without IDs: podman auto-update (which updates every
+    /// running container with an auto-update label, berth's or not; berth
+    /// reports its own). With IDs: only those (each must have AutoUpdate).
+    /// Prints one line per container: UPDATED is true, false, pending
+    /// (--dry-run), failed or rolled back. Exits 1 when any failed; a
+    /// rollback is a warning.
+    Update(UpdateArgs),
     /// Show a container's journal: its service's, socket's and proxy's
     /// entries (geard ContainerLogRequest), read with journalctl
     /// --output=json; -f follows until Ctrl-C or until the container is
@@ -178,7 +194,12 @@ pub struct IdArg {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// Container id (^[a-z0-9][a-z0-9_.-]{0,27}$).
-    pub id: String,
+    #[arg(required_unless_present = "group", conflicts_with = "group")]
+    pub id: Option<String>,
+    /// Act on the group NAME (the containers whose Group is NAME) through
+    /// its target berth-NAME.target; no member in force exits 3.
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
     /// Return once systemd has queued the job (result Accepted), without
     /// waiting for it to finish.
     #[arg(long)]
@@ -211,6 +232,23 @@ pub struct DeleteArgs {
     /// Also remove the container's named volumes: its data.
     #[arg(long)]
     pub volumes: bool,
+    /// Delete it even when other containers name it in Requires (without
+    /// it, that is refused, exit 2, naming them): systemd stops them with
+    /// it, and they fail to start until it is installed again.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `berth update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Only these containers (each must have AutoUpdate).
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Only say which containers have a newer image (pending): nothing
+    /// is pulled, restarted or changed (podman auto-update --dry-run).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `berth volume …`.
@@ -252,8 +290,13 @@ pub struct InstallArgs {
     /// Image reference as podman takes it.
     #[arg(long, value_name = "IMG", required_unless_present = "from_json")]
     pub image: Option<String>,
-    /// Publish container port INT on host port EXT (EXT absent or 0: allocate).
-    #[arg(long = "port", value_name = "INT[:EXT]", conflicts_with = "from_json")]
+    /// Publish container port INT on host port EXT (EXT absent or 0:
+    /// allocate), TCP unless `/udp` follows.
+    #[arg(
+        long = "port",
+        value_name = "INT[:EXT][/udp]",
+        conflicts_with = "from_json"
+    )]
     pub ports: Vec<String>,
     /// Set a variable in the container's environment.
     #[arg(long = "env", value_name = "K=V", conflicts_with = "from_json")]
@@ -353,8 +396,8 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
     /// Publish container port INT on host port EXT (podman --publish;
-    /// EXT absent or 0: podman chooses).
-    #[arg(long = "port", value_name = "INT[:EXT]")]
+    /// EXT absent or 0: podman chooses), TCP unless `/udp` follows.
+    #[arg(long = "port", value_name = "INT[:EXT][/udp]")]
     pub ports: Vec<String>,
     /// Mount a volume as podman --volume takes it.
     #[arg(long = "volume", value_name = "SRC:DST[:OPTS]")]

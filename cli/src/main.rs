@@ -155,6 +155,11 @@ enum Built {
 
 fn build_job(cmd: Command) -> Result<Built, JobError> {
     let inv = JobError::invalid;
+    let cmd_name = match &cmd {
+        Command::Start(_) => "start",
+        Command::Stop(_) => "stop",
+        _ => "restart",
+    };
     Ok(Built::Job(match cmd {
         Command::Install(a) => {
             let definition = match &a.from_json {
@@ -207,17 +212,33 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
                 no_restart: a.no_restart,
             })
         }
+        Command::Start(a) | Command::Stop(a) | Command::Restart(a) if a.group.is_some() => {
+            let action = match cmd_name {
+                "start" => jobs::GroupAction::Start,
+                "stop" => jobs::GroupAction::Stop,
+                _ => jobs::GroupAction::Restart,
+            };
+            Box::new(jobs::GroupStateRequest {
+                group: a.group.unwrap_or_default(),
+                action,
+                wait: !a.no_wait,
+            })
+        }
         Command::Start(a) => Box::new(jobs::StartedContainerStateRequest {
-            id: a.id,
+            id: a.id.unwrap_or_default(),
             wait: !a.no_wait,
         }),
         Command::Stop(a) => Box::new(jobs::StoppedContainerStateRequest {
-            id: a.id,
+            id: a.id.unwrap_or_default(),
             wait: !a.no_wait,
         }),
         Command::Restart(a) => Box::new(jobs::RestartContainerRequest {
-            id: a.id,
+            id: a.id.unwrap_or_default(),
             wait: !a.no_wait,
+        }),
+        Command::Update(a) => Box::new(jobs::AutoUpdateRequest {
+            ids: a.ids,
+            dry_run: a.dry_run,
         }),
         Command::Inspect(a) => Box::new(jobs::InspectContainerRequest { id: a.id }),
         Command::Content(a) => Box::new(jobs::ContentRequest {
@@ -239,6 +260,7 @@ fn build_job(cmd: Command) -> Result<Built, JobError> {
         Command::Delete(a) => Box::new(jobs::DeleteContainerRequest {
             id: a.id,
             volumes: a.volumes,
+            force: a.force,
         }),
         Command::Volumes => Box::new(jobs::ListVolumesRequest),
         Command::Volume(VolumeCommand::Rm { volume }) => {

@@ -1,22 +1,34 @@
 //! Parsing of the small value grammars of the command line.
 
-use berth_jobs::definition::{EnvVar, NetworkLink, PortPair};
+use berth_jobs::definition::{EnvVar, NetworkLink, PortPair, Protocol};
 
-/// `INT[:EXT]` → a port pair (EXT absent: 0, allocate).
+/// `INT[:EXT][/PROTO]` → a port pair (EXT absent: 0, allocate; PROTO
+/// `tcp`, the default, or `udp`, as podman's `--publish` spells it).
 pub fn port(s: &str) -> Result<PortPair, String> {
     let num = |v: &str, what: &str| -> Result<u16, String> {
         v.parse::<u16>()
             .map_err(|_| format!("--port {s:?}: {what} must be a port number 0-65535"))
     };
-    let (i, e) = match s.split_once(':') {
+    let (pair, protocol) = match s.rsplit_once('/') {
+        Some((pair, "tcp")) => (pair, Some(Protocol::Tcp)),
+        Some((pair, "udp")) => (pair, Some(Protocol::Udp)),
+        Some((_, other)) => {
+            return Err(format!(
+                "--port {s:?}: the protocol after '/' must be tcp or udp (got {other:?})"
+            ))
+        }
+        None => (s, None),
+    };
+    let (i, e) = match pair.split_once(':') {
         Some((i, e)) => (num(i, "INT")?, num(e, "EXT")?),
-        None => (num(s, "INT")?, 0),
+        None => (num(pair, "INT")?, 0),
     };
     Ok(PortPair {
         internal: i,
         external: e,
         backend: None,
         proxy_protocol: None,
+        protocol,
     })
 }
 
@@ -65,6 +77,25 @@ mod tests {
         assert_eq!((p.internal, p.external), (80, 8080));
         assert!(port("x").is_err());
         assert!(port("80:70000").is_err());
+        assert_eq!(
+            port("80:8080").unwrap().protocol,
+            None,
+            "tcp stays implicit"
+        );
+        let p = port("53:5353/udp").unwrap();
+        assert_eq!((p.internal, p.external), (53, 5353));
+        assert_eq!(p.protocol(), Protocol::Udp);
+        let p = port("53/udp").unwrap();
+        assert_eq!(
+            (p.internal, p.external, p.protocol),
+            (53, 0, Some(Protocol::Udp))
+        );
+        assert_eq!(port("80:8080/tcp").unwrap().protocol, Some(Protocol::Tcp));
+        for bad in ["53/sctp", "53/", "53:5353/UDP", "/udp", "53:/udp"] {
+            let e = port(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+        assert!(port("53/sctp").unwrap_err().contains("tcp or udp"));
     }
 
     #[test]

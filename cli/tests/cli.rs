@@ -1212,3 +1212,148 @@ fn build_validates_makes_the_source_absolute_and_builds_lists() {
         assert!(main.contains(needle), "berth(1) lacks {needle}");
     }
 }
+
+/// Issue 14 on the command line: dependencies, groups and update, each
+/// with its exit code and `--json`.
+#[test]
+fn dependencies_groups_and_update_exit_by_failure_kind() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let body = |json: &str| {
+        let p = root.join("body.json");
+        std::fs::write(&p, json).unwrap();
+        p
+    };
+    let install = |id: &str, json: &str| {
+        berth(root)
+            .args(["--json", "install", id, "--from-json"])
+            .arg(body(json))
+            .output()
+            .unwrap()
+    };
+    let out = install("web", r#"{"Image": "localhost/x", "Requires": ["db"]}"#);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["Error"]["Detail"]
+            .as_str()
+            .unwrap()
+            .contains("field Requires[0]: container db"),
+        "{v}"
+    );
+    ok(install("db", r#"{"Image": "localhost/x", "Group": "app"}"#));
+    ok(install(
+        "web",
+        r#"{"Image": "localhost/x", "Requires": ["db"], "Group": "app"}"#,
+    ));
+    let out = install("db", r#"{"Image": "localhost/x", "After": ["web"]}"#);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("db → web → db"));
+
+    // delete: refused while web requires db, then forced.
+    let out = berth(root).args(["delete", "db"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("required by web"));
+
+    // groups (BERTH_SYSTEMD=none: the job is done at once).
+    let out = ok(berth(root)
+        .args(["--json", "restart", "--group", "app"])
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Unit"], "berth-app.target");
+    assert_eq!(v["Members"], serde_json::json!(["db", "web"]));
+    assert_eq!(
+        berth(root)
+            .args(["start", "--group", "nope"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        berth(root).args(["stop"]).output().unwrap().status.code(),
+        Some(2),
+        "an id or --group"
+    );
+    let out = ok(berth(root).args(["list"]).output().unwrap());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("GROUP"));
+
+    // update: an id without AutoUpdate.
+    let out = berth(root)
+        .args(["--json", "update", "web"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["Error"]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("web has no AutoUpdate"));
+
+    ok(berth(root)
+        .args(["delete", "db", "--force"])
+        .output()
+        .unwrap());
+    assert!(stored(root, "db").is_none());
+}
+
+/// `--port INT:EXT/udp` stores a UDP port; TCP and UDP may share a host
+/// port number; an unknown protocol is an invalid request (exit 2) that
+/// writes nothing.
+#[test]
+fn install_takes_udp_ports() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    ok(berth(root)
+        .args([
+            "install",
+            "dns",
+            "--image",
+            "localhost/dns",
+            "--port",
+            "53:5353",
+            "--port",
+            "53:5353/udp",
+        ])
+        .output()
+        .unwrap());
+    let def = stored(root, "dns").unwrap();
+    let ports: Vec<(u16, u16, &str)> = def
+        .ports
+        .iter()
+        .map(|p| (p.internal, p.external, p.protocol().as_str()))
+        .collect();
+    assert_eq!(ports, [(53, 5353, "tcp"), (53, 5353, "udp")]);
+    let json = std::fs::read_to_string(def_path(root, "dns")).unwrap();
+    assert!(json.contains(r#""Protocol": "udp""#), "{json}");
+    let out = berth(root)
+        .args([
+            "install",
+            "bad",
+            "--image",
+            "localhost/dns",
+            "--port",
+            "53/sctp",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tcp or udp"));
+    assert!(stored(root, "bad").is_none());
+    // Tables write a UDP port as podman does: 5353->53/udp.
+    let out = ok(berth(root).args(["ports", "dns"]).output().unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "INTERNAL  EXTERNAL  BACKEND\n53        5353\n53/udp    5353\n"
+    );
+    let out = ok(berth(root).args(["list"]).output().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("5353->53,5353->53/udp"), "{text}");
+}

@@ -21,6 +21,8 @@ pub mod dropin;
 mod error;
 mod image;
 pub mod names;
+mod orchestration;
+mod run_options;
 pub mod search;
 mod serde_helpers;
 pub(crate) mod validate;
@@ -28,6 +30,8 @@ pub(crate) mod validate;
 pub use dropin::{DropIn, DropIns, Layers};
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
+pub use orchestration::{MAX_HEALTH_RETRIES, MAX_HEALTH_SECONDS, RESERVED_GROUPS};
+pub use run_options::NetworkMode;
 pub use search::{Candidate, SearchPath};
 pub use serde_helpers::parse_size;
 pub use validate::{
@@ -36,6 +40,7 @@ pub use validate::{
 };
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A stored container definition (geard's `InstallContainerRequest` body).
@@ -71,7 +76,7 @@ pub struct Definition {
     /// ([`SIMPLE_IGNORED`] says why).
     #[serde(skip_serializing_if = "is_false")]
     pub simple: bool,
-    /// Published ports (TCP).
+    /// Published ports.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortPair>,
     /// Environment of the container process (never of a host process).
@@ -157,10 +162,197 @@ pub struct Definition {
     /// Absent or 0: never.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_idle_time: Option<u32>,
-    /// The container sends its own `READY=1` (podman `--sdnotify=container`);
-    /// otherwise the unit is ready when conmon has started it.
-    #[serde(skip_serializing_if = "is_false")]
-    pub notify: bool,
+    /// When the unit becomes active: `false` (default) when conmon has
+    /// started the container (`--sdnotify=conmon`), `true` when the
+    /// container sends its own `READY=1` (`--sdnotify=container`),
+    /// `"healthy"` once the `Health` check first passes
+    /// (`--sdnotify=healthy`, podman ≥ 5.0).
+    #[serde(
+        skip_serializing_if = "Notify::is_default",
+        deserialize_with = "serde_helpers::notify",
+        serialize_with = "serde_helpers::serialize_notify"
+    )]
+    pub notify: Notify,
+
+    // ---- readiness, dependencies, groups, auto-update ----
+    /// Health check (podman `--health-*`); `berth status` shows the state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// Ids of containers this one needs (`Requires=` and `After=` on
+    /// their units): if one fails to start, this one is not started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+    /// Ids of containers started with this one when present (`Wants=`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wants: Vec<String>,
+    /// Ids of containers this one starts after (`After=`), without
+    /// needing them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Group the container belongs to: `berth-<Group>.target` starts,
+    /// stops and restarts its members together (`PartOf=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `podman auto-update` policy (the label `io.containers.autoupdate`);
+    /// `berth update` applies it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<AutoUpdate>,
+
+    // ---- networks and run options ----
+    /// `host`, `none`, `bridge` (podman's default network) or the name of
+    /// a podman network, created by `berth install` when missing, on which
+    /// containers reach each other by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Further names this container answers to on its named `Network`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub network_aliases: Vec<String>,
+    /// Host name inside the container (`--hostname`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Container labels (`--label`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Host devices (`--device`): `HOST[:CONTAINER][:PERMISSIONS]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+    /// CPU limit in CPUs (`--cpus`), e.g. `1.5`; stored in thousandths.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_helpers::cpu_limit",
+        serialize_with = "serde_helpers::serialize_cpu_limit"
+    )]
+    pub cpu_limit: Option<MilliCpus>,
+    /// Maximum number of processes (`--pids-limit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<u32>,
+    /// Size of `/dev/shm` in bytes (`--shm-size`); number or size string
+    /// as `MemoryLimit`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_helpers::memory_limit"
+    )]
+    pub shm_size: Option<u64>,
+    /// tmpfs mounts (`--tmpfs`): `PATH[:OPTIONS]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    /// Namespaced kernel parameters (`--sysctl NAME=VALUE`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
+}
+
+/// When a container's unit becomes active (`Notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Notify {
+    /// conmon reports the container started (`--sdnotify=conmon`).
+    #[default]
+    Conmon,
+    /// The container sends `READY=1` itself (`--sdnotify=container`).
+    Container,
+    /// The health check passed once (`--sdnotify=healthy`, podman ≥ 5.0).
+    Healthy,
+}
+
+impl Notify {
+    /// The value of podman's `--sdnotify`.
+    pub fn as_sdnotify(self) -> &'static str {
+        match self {
+            Notify::Conmon => "conmon",
+            Notify::Container => "container",
+            Notify::Healthy => "healthy",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Notify::Conmon
+    }
+}
+
+/// A health check (podman `--health-*` options).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase", default)]
+pub struct Health {
+    /// The check's argv, run in the container without a shell (podman's
+    /// exec form); exit 0 means healthy. Required.
+    pub cmd: Vec<String>,
+    /// Seconds between checks; default podman's 30.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u32>,
+    /// Seconds a check may take; default podman's 30.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    /// Consecutive failures that make the container unhealthy; default 3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Seconds after start during which failures do not count; default 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<u32>,
+    /// What podman does when the container becomes unhealthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<HealthOnFailure>,
+}
+
+/// podman's `--health-on-failure` actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthOnFailure {
+    /// Only record the state (podman's default).
+    None,
+    /// Kill the container; with `Restart`, systemd starts it again.
+    Kill,
+    /// podman restarts the container itself.
+    Restart,
+    /// Stop the container.
+    Stop,
+}
+
+impl HealthOnFailure {
+    /// The value as podman spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthOnFailure::None => "none",
+            HealthOnFailure::Kill => "kill",
+            HealthOnFailure::Restart => "restart",
+            HealthOnFailure::Stop => "stop",
+        }
+    }
+}
+
+/// `AutoUpdate` policies (podman-auto-update(1)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoUpdate {
+    /// Pull the image's reference from its registry when its digest changed.
+    Registry,
+    /// Use the image the reference names in the local store when it changed.
+    Local,
+}
+
+impl AutoUpdate {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoUpdate::Registry => "registry",
+            AutoUpdate::Local => "local",
+        }
+    }
+}
+
+/// A CPU count in thousandths (`CpuLimit: 1.5` is `MilliCpus(1500)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MilliCpus(pub u32);
+
+impl std::fmt::Display for MilliCpus {
+    /// As podman's `--cpus` takes it: `1.5`, `2`, `0.25`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (whole, frac) = (self.0 / 1000, self.0 % 1000);
+        if frac == 0 {
+            write!(f, "{whole}")
+        } else {
+            let frac = format!("{frac:03}");
+            write!(f, "{whole}.{}", frac.trim_end_matches('0'))
+        }
+    }
 }
 
 /// One published port (geard's `PortPair`, plus berth's `Backend`).
@@ -189,6 +381,47 @@ pub struct PortPair {
     /// the container must expect it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_protocol: Option<ProxyProtocol>,
+    /// `tcp` (default) or `udp`. A socket-activated UDP port is handed to
+    /// the container (`ListenDatagram=`, direct mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+}
+
+/// Transport protocol of a published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP (the default).
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// As podman's `--publish` and the definition spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+
+    /// What follows a port number where the protocol matters, as podman
+    /// writes it (`5353:53/udp`, `5353->53/udp`): `/udp`, and nothing for
+    /// TCP, the default, so TCP ports read as they always did.
+    pub fn port_suffix(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "",
+            Protocol::Udp => "/udp",
+        }
+    }
+}
+
+impl PortPair {
+    /// The protocol in force (`tcp` when not given).
+    pub fn protocol(&self) -> Protocol {
+        self.protocol.unwrap_or(Protocol::Tcp)
+    }
 }
 
 /// PROXY protocol versions (haproxy's proxy-protocol.txt).
@@ -567,10 +800,12 @@ pub fn load_file_as(path: &Path, read_from: &Path) -> Result<LoadedDefinition, D
         path: path.to_owned(),
         source,
     })?;
-    let definition = Definition::from_json(&bytes).map_err(|source| DefinitionError::Field {
-        path: path.to_owned(),
-        source,
-    })?;
+    let definition = Definition::from_json(&bytes)
+        .and_then(|d| d.validate_references(&id).map(|()| d))
+        .map_err(|source| DefinitionError::Field {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(LoadedDefinition {
         id,
         path: path.to_owned(),

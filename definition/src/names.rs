@@ -22,6 +22,14 @@ pub fn proxy_unit(id: &str) -> String {
     format!("berth-proxy@{id}.service")
 }
 
+/// The target of a container group (`Group`): `berth-<group>.target`.
+/// Group names follow the id rule and are never `proxy` or `api`
+/// ([`crate::RESERVED_GROUPS`]), so a group target is never mistaken for
+/// one of berth's own units; `berth.target` has no `-`.
+pub fn group_target(group: &str) -> String {
+    format!("berth-{group}.target")
+}
+
 /// The podman container: `berth-<id>`.
 pub fn container_name(id: &str) -> String {
     format!("berth-{id}")

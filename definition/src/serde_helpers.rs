@@ -1,8 +1,9 @@
 //! Deserialization helpers: JSON paths in errors and value rules that are
 //! clearer when checked while parsing (port ranges, memory sizes).
 
-use super::{Definition, FieldError};
+use super::{Definition, FieldError, MilliCpus, Notify};
 use serde::de::{self, Deserializer, Unexpected, Visitor};
+use serde::Serializer;
 use std::fmt;
 
 /// Parses `bytes` as a [`Definition`], reporting the JSON path of the field
@@ -175,4 +176,103 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// `Notify`: `false`/`true` (as before podman 5's `healthy`) or one of
+/// `"conmon"`, `"container"`, `"healthy"`.
+pub(super) fn notify<'de, D: Deserializer<'de>>(d: D) -> Result<Notify, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Notify;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("true, false, \"conmon\", \"container\" or \"healthy\"")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Notify, E> {
+            Ok(if v { Notify::Container } else { Notify::Conmon })
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Notify, E> {
+            match v {
+                "conmon" => Ok(Notify::Conmon),
+                "container" => Ok(Notify::Container),
+                "healthy" => Ok(Notify::Healthy),
+                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Stored files keep `true` for `container`, so definitions written before
+/// `healthy` existed read back byte for byte.
+pub(super) fn serialize_notify<S: Serializer>(n: &Notify, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        Notify::Conmon => s.serialize_bool(false),
+        Notify::Container => s.serialize_bool(true),
+        Notify::Healthy => s.serialize_str("healthy"),
+    }
+}
+
+/// Most CPUs `CpuLimit` takes (podman refuses more than the host has at
+/// run time; this bounds the stored value).
+const MAX_CPUS: u64 = 4096;
+
+/// `CpuLimit`: a positive number of CPUs with at most three decimals, as a
+/// JSON number or a string (`1.5`, `"0.25"`).
+pub(super) fn cpu_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MilliCpus>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<MilliCpus>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(
+                f,
+                "a number of CPUs above 0 and at most {MAX_CPUS}, with at most three decimals (e.g. 1.5)"
+            )
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            if v == 0 || v > MAX_CPUS {
+                return Err(E::invalid_value(Unexpected::Unsigned(v), &self));
+            }
+            Ok(Some(MilliCpus(v as u32 * 1000)))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Err(E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // Through the decimal text, so 0.1 is exactly 100 thousandths.
+            self.visit_str(&v.to_string())
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_millicpus(v)
+                .map(Some)
+                .ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// `1.5` → 1500; `None` for zero, more than [`MAX_CPUS`], more than three
+/// decimals or any other shape.
+fn parse_millicpus(s: &str) -> Option<MilliCpus> {
+    let (whole, frac) = match s.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (s, ""),
+    };
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 4 || !digits(whole) || !digits(frac) || frac.len() > 3 {
+        return None;
+    }
+    let millis = whole.parse::<u64>().ok()? * 1000 + format!("{frac:0<3}").parse::<u64>().ok()?;
+    (millis > 0 && millis <= MAX_CPUS * 1000).then_some(MilliCpus(millis as u32))
+}
+
+/// As a JSON number (`1.5`).
+pub(super) fn serialize_cpu_limit<S: Serializer>(
+    c: &Option<MilliCpus>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.serialize_f64(f64::from(c.0) / 1000.0),
+        None => s.serialize_none(),
+    }
 }

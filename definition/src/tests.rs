@@ -113,10 +113,17 @@ fn ids_follow_the_rule() {
         "a b",
         "abcdefghijklmnopqrstuvwxyz012",
         "é",
+        "api",
     ] {
         let e = validate_id(bad).expect_err(bad);
         assert!(e.to_string().contains("^[a-z0-9][a-z0-9_.-]{0,27}$"));
     }
+    // berth-api.service is the package's own unit.
+    assert!(validate_id("api")
+        .unwrap_err()
+        .to_string()
+        .contains("berth-api.service"));
+    validate_id("api2").unwrap();
 }
 
 #[test]
@@ -483,6 +490,7 @@ fn schema_lists_exactly_the_model_fields() {
             external: 2,
             backend: Some(3),
             proxy_protocol: Some(crate::ProxyProtocol::V2),
+            protocol: Some(crate::Protocol::Tcp),
         }],
         environment: Some(Environment {
             variables: vec![EnvVar {
@@ -518,7 +526,30 @@ fn schema_lists_exactly_the_model_fields() {
         mcs_level: Some("s0:c1,c2".into()),
         stop_timeout: Some(1),
         exit_idle_time: Some(1),
-        notify: true,
+        notify: crate::Notify::Container,
+        health: Some(crate::Health {
+            cmd: vec!["true".into()],
+            interval: Some(1),
+            timeout: Some(1),
+            retries: Some(1),
+            start_period: Some(1),
+            on_failure: Some(crate::HealthOnFailure::Kill),
+        }),
+        requires: vec!["db".into()],
+        wants: vec!["db".into()],
+        after: vec!["db".into()],
+        group: Some("g".into()),
+        auto_update: Some(crate::AutoUpdate::Local),
+        network: Some("n".into()),
+        network_aliases: vec!["a".into()],
+        hostname: Some("h".into()),
+        labels: [("a".to_owned(), "b".to_owned())].into(),
+        devices: vec!["/dev/null".into()],
+        cpu_limit: Some(crate::MilliCpus(1500)),
+        pids_limit: Some(1),
+        shm_size: Some(1 << 20),
+        tmpfs: vec!["/t".into()],
+        sysctl: [("net.core.somaxconn".to_owned(), "1".to_owned())].into(),
         volumes: vec![NamedVolume {
             name: "a".into(),
             container_path: "/c".into(),
@@ -555,6 +586,52 @@ fn schema_lists_exactly_the_model_fields() {
     );
     assert_eq!(keys(&value["Volumes"][0]), props(&p["Volumes"]["items"]));
     assert_eq!(keys(&value["Secrets"][0]), props(&p["Secrets"]["items"]));
+    assert_eq!(keys(&value["Health"]), props(&p["Health"]));
+}
+
+/// `Notify` reads the old booleans and the new words; stored files keep
+/// `true` for `container`.
+#[test]
+fn notify_reads_booleans_and_words() {
+    for (body, want, stored) in [
+        (r#"true"#, crate::Notify::Container, "true"),
+        (r#"false"#, crate::Notify::Conmon, ""),
+        (r#""container""#, crate::Notify::Container, "true"),
+        (r#""conmon""#, crate::Notify::Conmon, ""),
+        (r#""healthy""#, crate::Notify::Healthy, "\"healthy\""),
+    ] {
+        let json = format!(r#"{{"Image":"busybox","Notify":{body}}}"#);
+        let d: Definition = serde_json::from_str(&json).unwrap();
+        assert_eq!(d.notify, want, "{body}");
+        let out = d.to_json();
+        if stored.is_empty() {
+            assert!(!out.contains("Notify"), "{out}");
+        } else {
+            assert!(out.contains(&format!("\"Notify\": {stored}")), "{out}");
+        }
+    }
+    let err = serde_json::from_str::<Definition>(r#"{"Image":"b","Notify":"ready"}"#);
+    assert!(err.is_err());
+}
+
+/// `CpuLimit` takes CPUs with up to three decimals, as a number or a
+/// string, and prints as podman's `--cpus` takes it.
+#[test]
+fn cpu_limit_is_exact_thousandths() {
+    let parse = |v: &str| {
+        serde_json::from_str::<Definition>(&format!(r#"{{"Image":"b","CpuLimit":{v}}}"#))
+            .map(|d| d.cpu_limit.unwrap())
+    };
+    assert_eq!(parse("1.5").unwrap(), crate::MilliCpus(1500));
+    assert_eq!(parse("0.1").unwrap(), crate::MilliCpus(100));
+    assert_eq!(parse("2").unwrap(), crate::MilliCpus(2000));
+    assert_eq!(parse(r#""0.25""#).unwrap().to_string(), "0.25");
+    assert_eq!(parse("3").unwrap().to_string(), "3");
+    for bad in ["0", "-1", "0.0001", "5000", r#""1.""#, r#""1e3""#, r#""""#] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
+    let d = serde_json::from_str::<Definition>(r#"{"Image":"b","CpuLimit":1.5}"#).unwrap();
+    assert!(d.to_json().contains("\"CpuLimit\": 1.5"), "{}", d.to_json());
 }
 
 /// `Simple` is accepted (with or without `Isolate`), ignored, and warned

@@ -2,7 +2,7 @@
 //! what the value must be; the first broken rule is reported.
 
 use super::image::validate_image_reference;
-use super::{Definition, FieldError, IdError, Relabel, SecretType, SocketMode};
+use super::{Definition, FieldError, IdError, Protocol, Relabel, SecretType, SocketMode};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -11,7 +11,11 @@ pub const ID_MAX_LEN: usize = 28;
 
 /// The id rule, as shown to users.
 pub const ID_RULE: &str = "an id is 1 to 28 characters from a-z, 0-9, '_', '.' and '-', \
-starting with a letter or digit (^[a-z0-9][a-z0-9_.-]{0,27}$)";
+starting with a letter or digit (^[a-z0-9][a-z0-9_.-]{0,27}$), and not \
+`api` (berth-api.service and berth-api.socket are berth's own units)";
+
+/// Ids whose unit names are berth's own packaged units.
+const RESERVED_IDS: &[&str] = &["api"];
 
 /// Largest definition file accepted, in bytes. Bounds every value that can
 /// reach a unit file well below systemd's 1 MiB line limit (LONG_LINE_MAX)
@@ -78,10 +82,13 @@ const CAPABILITIES: &[&str] = &[
 ///
 /// The character set keeps every derived name distinct and valid: the unit
 /// `berth-<id>.service`, the proxy `berth-proxy@<id>.service` (ids cannot
-/// hold `@`), the user `ctr-<id>`, and the file `<id>.json`.
+/// hold `@`), the user `ctr-<id>`, and the file `<id>.json`; the reserved
+/// ids keep `berth-<id>.service` from shadowing a packaged unit (the
+/// generator's directory takes precedence over `/usr/lib/systemd`).
 pub fn validate_id(id: &str) -> Result<(), IdError> {
     let b = id.as_bytes();
     let ok = !b.is_empty()
+        && !RESERVED_IDS.contains(&id)
         && b.len() <= ID_MAX_LEN
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
         && b.iter()
@@ -99,7 +106,7 @@ pub fn validate_id(id: &str) -> Result<(), IdError> {
 /// Which rules apply: a request may still ask for allocation, a stored
 /// definition (what the generator reads) may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub(crate) enum Stage {
     Request,
     Stored,
 }
@@ -144,6 +151,7 @@ impl Definition {
     fn check(&self, stage: Stage) -> Result<(), FieldError> {
         validate_image_reference("Image", &self.image)?;
         self.check_modes()?;
+        self.check_port_protocols()?;
         self.check_ports(stage)?;
         self.check_environment()?;
         self.check_links()?;
@@ -152,6 +160,12 @@ impl Definition {
         self.check_secrets()?;
         self.check_process()?;
         self.check_resources()?;
+        self.check_health()?;
+        self.check_dependencies()?;
+        self.check_group()?;
+        self.check_auto_update()?;
+        self.check_network(stage)?;
+        self.check_run_options()?;
         Ok(())
     }
 
@@ -193,8 +207,9 @@ impl Definition {
                 "a socket-activated container needs at least one port for systemd to listen on",
             ));
         }
-        let mut internal: HashMap<u16, usize> = HashMap::new();
-        let mut host: HashMap<u16, String> = HashMap::new();
+        // One port number may be used once per protocol (TCP 53 and UDP 53).
+        let mut internal: HashMap<(Protocol, u16), usize> = HashMap::new();
+        let mut host: HashMap<(Protocol, u16), String> = HashMap::new();
         for (i, p) in self.ports.iter().enumerate() {
             if p.internal == 0 {
                 return Err(FieldError::new(
@@ -202,12 +217,14 @@ impl Definition {
                     "must be a port number from 1 to 65535 (got 0)",
                 ));
             }
-            if let Some(j) = internal.insert(p.internal, i) {
+            let proto = p.protocol();
+            if let Some(j) = internal.insert((proto, p.internal), i) {
                 return Err(FieldError::new(
                     format!("Ports[{i}].Internal"),
                     format!(
-                        "internal port {} is already published by Ports[{j}]",
-                        p.internal
+                        "internal port {}{} is already published by Ports[{j}]",
+                        p.internal,
+                        proto.port_suffix()
                     ),
                 ));
             }
@@ -217,21 +234,25 @@ impl Definition {
                     "0 asks `berth install` to allocate a port; a stored definition needs the allocated port (1-65535)",
                 ));
             }
-            let mut claim = |port: u16, what: &str| -> Result<(), FieldError> {
+            let mut claim = |proto: Protocol, port: u16, what: &str| -> Result<(), FieldError> {
                 let field = format!("Ports[{i}].{what}");
-                if let Some(prev) = host.insert(port, field.clone()) {
+                if let Some(prev) = host.insert((proto, port), field.clone()) {
                     return Err(FieldError::new(
                         field,
-                        format!("host port {port} is already used by {prev}"),
+                        format!(
+                            "host port {port}{} is already used by {prev}",
+                            proto.port_suffix()
+                        ),
                     ));
                 }
                 Ok(())
             };
             if p.external != 0 {
-                claim(p.external, "External")?;
+                claim(proto, p.external, "External")?;
             }
             match (mode, p.backend) {
-                (SocketMode::Proxied, Some(b)) => claim(b, "Backend")?,
+                // The backend is the loopback TCP port berth-proxy connects to.
+                (SocketMode::Proxied, Some(b)) => claim(Protocol::Tcp, b, "Backend")?,
                 (SocketMode::Proxied, None) if stage == Stage::Stored => {
                     return Err(FieldError::new(
                         format!("Ports[{i}].Backend"),
@@ -679,7 +700,7 @@ fn is_user_word(s: &str) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
 }
 
-fn is_hostname(s: &str) -> bool {
+pub(crate) fn is_hostname(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|label| {
@@ -706,7 +727,7 @@ fn is_slice_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b":_.-".contains(&c))
 }
 
-fn no_nul(field: &str, s: &str) -> Result<(), FieldError> {
+pub(crate) fn no_nul(field: &str, s: &str) -> Result<(), FieldError> {
     if s.contains('\0') {
         return Err(FieldError::new(
             field,
@@ -742,7 +763,7 @@ fn absolute_path(field: &str, p: &str) -> Result<(), FieldError> {
 /// A bind-mount path: [`absolute_path`] plus none of the characters
 /// podman's `--mount` syntax or systemd's `RequiresMountsFor=` would read
 /// specially (`,` `:` `"` `'` `\`).
-fn mount_path(field: &str, p: &str) -> Result<(), FieldError> {
+pub(crate) fn mount_path(field: &str, p: &str) -> Result<(), FieldError> {
     absolute_path(field, p)?;
     if let Some(c) = p.chars().find(|c| ",:\"'\\".contains(*c)) {
         return Err(FieldError::new(

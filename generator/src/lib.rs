@@ -14,9 +14,11 @@ pub mod output;
 pub mod render;
 
 use berth_definition::search::{Candidate, SearchPath};
+use berth_definition::{Definition, FieldError, LoadedDefinition, SocketMode};
 use log::{Level, Logger};
 use output::{DirSink, Sink};
-use render::{render_with_drop_ins, InstallPaths, WantsLink};
+use render::{render_group_target, render_with_drop_ins, InstallPaths, Peers, WantsLink};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The link that starts `berth.target` at boot, written when any container
@@ -73,10 +75,20 @@ struct Report {
     outcome: Outcome,
     /// A unit was linked into `berth.target.wants`.
     wants_boot_target: bool,
+    /// Its units were written and it belongs to a group: (group, id, mode).
+    member: Option<(String, String, SocketMode)>,
 }
 
-/// Reads, validates, renders and writes one definition.
-fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
+/// A candidate after reading: what was logged so far, and the definition
+/// when it is valid.
+struct Read {
+    report: Report,
+    loaded: Option<LoadedDefinition>,
+}
+
+/// Reads and validates one candidate (the expensive half, done first for
+/// all of them so that rendering knows every definition in force).
+fn read(c: &Candidate) -> Read {
     let mut r = Report::default();
     for s in &c.shadowed {
         r.logs.push((
@@ -107,43 +119,67 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
             format!("{} is masked; no units for {}", c.path.display(), c.stem),
         ));
         r.outcome.masked = 1;
-        return r;
+        return Read {
+            report: r,
+            loaded: None,
+        };
     }
-    let loaded = match c.load() {
-        Ok(l) => l,
+    match c.load() {
+        Ok(l) => Read {
+            report: r,
+            loaded: Some(l),
+        },
         // One line naming the definition first, then the drop-in at fault.
         Err(e) if e.path() != c.path => {
             r.logs
                 .push((Level::Err, format!("rejected {}: {e}", c.path.display())));
             r.outcome.rejected = 1;
-            return r;
+            Read {
+                report: r,
+                loaded: None,
+            }
         }
         Err(e) => {
             r.logs.push((Level::Err, format!("rejected {e}")));
             r.outcome.rejected = 1;
-            return r;
+            Read {
+                report: r,
+                loaded: None,
+            }
         }
-    };
-    let source = c.path.to_string_lossy();
+    }
+}
+
+/// Renders and writes one valid definition.
+fn process(
+    loaded: &LoadedDefinition,
+    paths: &InstallPaths,
+    peers: &Peers,
+    sink: &mut dyn Sink,
+) -> Report {
+    let mut r = Report::default();
+    let path = loaded.path.display();
+    let source = loaded.path.to_string_lossy();
+    let def = &loaded.definition;
     let drop_ins: Vec<String> = loaded
         .drop_ins
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    let rendered =
-        match render_with_drop_ins(&loaded.id, &source, &drop_ins, &loaded.definition, paths) {
-            Ok(x) => x,
-            Err(e) => {
-                r.logs
-                    .push((Level::Err, format!("rejected {}: {e}", c.path.display())));
-                r.outcome.rejected = 1;
-                return r;
-            }
-        };
+    let rendered = match render_with_drop_ins(&loaded.id, &source, &drop_ins, def, paths, peers) {
+        Ok(x) => x,
+        Err(e) => {
+            r.logs.push((Level::Err, format!("rejected {path}: {e}")));
+            r.outcome.rejected = 1;
+            return r;
+        }
+    };
     // Only for definitions that get units, so a rejection stays one line.
-    for w in loaded.definition.warnings() {
-        r.logs
-            .push((Level::Warning, format!("{}: {w}", c.path.display())));
+    for w in def.warnings() {
+        r.logs.push((Level::Warning, format!("{path}: {w}")));
+    }
+    for w in unknown_dependencies(def, peers) {
+        r.logs.push((Level::Warning, format!("{path}: {w}")));
     }
     // The env file first: a unit never names a file not yet written.
     let written = rendered
@@ -156,16 +192,173 @@ fn process(c: &Candidate, paths: &InstallPaths, sink: &mut dyn Sink) -> Report {
         Ok(()) => {
             r.outcome.generated = 1;
             r.wants_boot_target = rendered.links.iter().any(|l| l.dir == "berth.target.wants");
+            r.member = def
+                .group
+                .clone()
+                .map(|g| (g, loaded.id.clone(), def.socket_mode()));
         }
         Err(e) => {
-            r.logs.push((
-                Level::Err,
-                format!("{}: cannot write units: {e}", c.path.display()),
-            ));
+            r.logs
+                .push((Level::Err, format!("{path}: cannot write units: {e}")));
             r.outcome.io_errors = 1;
         }
     }
     r
+}
+
+/// A dependency on an id with no definition in force, one warning each
+/// (field and id). It is still rendered (see `render`): the other
+/// container may be installed later.
+fn unknown_dependencies(def: &Definition, peers: &Peers) -> Vec<FieldError> {
+    let mut w = Vec::new();
+    for (name, ids) in [
+        ("Requires", &def.requires),
+        ("Wants", &def.wants),
+        ("After", &def.after),
+    ] {
+        for (i, id) in ids.iter().enumerate() {
+            if !peers.contains_key(id) {
+                w.push(FieldError::new(
+                    format!("{name}[{i}]"),
+                    format!(
+                        "no definition of {id} is in force; the dependency on {} is kept{}",
+                        berth_definition::names::service_unit(id),
+                        if name == "Requires" {
+                            " and this container will not start until it exists"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
+    }
+    w
+}
+
+/// What the reads tell about all definitions in force: every valid one's
+/// socket mode.
+fn peers_of(reads: &[Read]) -> Peers {
+    render::peers(
+        reads
+            .iter()
+            .filter_map(|r| r.loaded.as_ref())
+            .map(|l| (l.id.as_str(), &l.definition)),
+    )
+}
+
+/// Dependency cycles among the definitions in force (Tarjan's strongly
+/// connected components over `Requires`, `Wants` and `After`), each as its
+/// sorted ids. `berth install` refuses cycles; one written by hand is
+/// still rendered, and systemd copes with what orders both ways (it drops
+/// a wanted start job to break the order, or fails the start when every
+/// job is required). The generator only says so, once per cycle, and
+/// never loops: each id is visited once.
+fn dependency_cycles(reads: &[Read]) -> Vec<Vec<String>> {
+    let loaded: Vec<&LoadedDefinition> = reads.iter().filter_map(|r| r.loaded.as_ref()).collect();
+    let index: BTreeMap<&str, usize> = loaded
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.id.as_str(), i))
+        .collect();
+    let edges: Vec<Vec<usize>> = loaded
+        .iter()
+        .map(|l| {
+            l.definition
+                .dependency_ids()
+                .into_iter()
+                .filter_map(|d| index.get(d).copied())
+                .collect()
+        })
+        .collect();
+    let n = loaded.len();
+    let (mut order, mut low) = (vec![usize::MAX; n], vec![0; n]);
+    let (mut on_stack, mut stack) = (vec![false; n], Vec::new());
+    let mut next = 0;
+    let mut cycles = Vec::new();
+    for root in 0..n {
+        if order[root] != usize::MAX {
+            continue;
+        }
+        // Iterative DFS: (node, index of the next edge to follow).
+        let mut work = vec![(root, 0usize)];
+        order[root] = next;
+        low[root] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut e)) = work.last_mut() {
+            if let Some(&w) = edges[v].get(*e) {
+                *e += 1;
+                if order[w] == usize::MAX {
+                    order[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(order[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == order[v] {
+                let mut component = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component.push(loaded[w].id.clone());
+                    if w == v {
+                        break;
+                    }
+                }
+                if component.len() > 1 {
+                    component.sort();
+                    cycles.push(component);
+                }
+            }
+        }
+    }
+    cycles.sort();
+    cycles
+}
+
+/// After every definition: the group targets (one per group with a member
+/// whose units were written), cycle warnings and the boot link.
+fn finish(
+    reads: &[Read],
+    reports: &[Report],
+    sink: &mut dyn Sink,
+    total: &mut Outcome,
+    log: &mut Logger,
+) {
+    let mut groups: BTreeMap<&str, Vec<(String, SocketMode)>> = BTreeMap::new();
+    for (g, id, mode) in reports.iter().filter_map(|r| r.member.as_ref()) {
+        groups.entry(g).or_default().push((id.clone(), *mode));
+    }
+    for (g, mut members) in groups {
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        let unit = render_group_target(g, &members);
+        if let Err(e) = sink.unit(&unit) {
+            log.log(Level::Err, &format!("cannot write {}: {e}", unit.name));
+            total.io_errors += 1;
+        }
+    }
+    for cycle in dependency_cycles(reads) {
+        log.log(
+            Level::Warning,
+            &format!(
+                "dependency cycle among {} (Requires, Wants, After): `berth install` refuses cycles; where one orders both ways, systemd drops a wanted start job to break it, or fails the start of required ones",
+                cycle.join(", ")
+            ),
+        );
+    }
+    if reports.iter().any(|r| r.wants_boot_target) {
+        link_boot_target(sink, total, log);
+    }
 }
 
 fn merge(total: &mut Outcome, r: &Report, log: &mut Logger) {
@@ -217,15 +410,19 @@ pub fn generate(
     log: &mut Logger,
 ) -> Outcome {
     let mut total = Outcome::default();
-    let mut boot = false;
-    for c in discover_logged(search, &mut total, log) {
-        let r = process(&c, paths, sink);
-        boot |= r.wants_boot_target;
-        merge(&mut total, &r, log);
+    let candidates = discover_logged(search, &mut total, log);
+    let reads: Vec<Read> = candidates.iter().map(read).collect();
+    let peers = peers_of(&reads);
+    let mut reports = Vec::with_capacity(reads.len());
+    for r in &reads {
+        merge(&mut total, &r.report, log);
+        if let Some(l) = &r.loaded {
+            let report = process(l, paths, &peers, sink);
+            merge(&mut total, &report, log);
+            reports.push(report);
+        }
     }
-    if boot {
-        link_boot_target(sink, &mut total, log);
-    }
+    finish(&reads, &reports, sink, &mut total, log);
     total
 }
 
@@ -240,10 +437,34 @@ fn link_boot_target(sink: &mut dyn Sink, total: &mut Outcome, log: &mut Logger) 
     }
 }
 
+/// `f` over `items` in up to `threads` threads, results in order.
+fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    // Below this, starting threads costs more than it saves.
+    const MIN_PER_THREAD: usize = 64;
+    let threads = threads.clamp(1, items.len() / MIN_PER_THREAD + 1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("generator worker panicked"))
+            .collect()
+    })
+}
+
 /// Like [`generate`], writing into `dir` with up to `threads` threads
 /// (each definition's files are independent, and the generator runs on
-/// every boot). Log lines still come out in definition order, so the log
-/// is as deterministic as the output.
+/// every boot): all definitions are read first, then rendered knowing one
+/// another. Log lines still come out in definition order, so the log is
+/// as deterministic as the output.
 pub fn generate_into_dir(
     search: &SearchPath,
     paths: &InstallPaths,
@@ -253,32 +474,25 @@ pub fn generate_into_dir(
 ) -> Outcome {
     let mut total = Outcome::default();
     let candidates = discover_logged(search, &mut total, log);
-    // Below this, starting threads costs more than it saves.
-    const MIN_PER_THREAD: usize = 64;
-    let threads = threads.clamp(1, candidates.len() / MIN_PER_THREAD + 1);
-    let chunk = candidates.len().div_ceil(threads).max(1);
-    let reports: Vec<Vec<Report>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = candidates
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut sink = DirSink::new(dir);
-                    part.iter().map(|c| process(c, paths, &mut sink)).collect()
-                })
+    let reads: Vec<Read> = par_map(&candidates, threads, |part| part.iter().map(read).collect());
+    let peers = peers_of(&reads);
+    let reports: Vec<Option<Report>> = par_map(&reads, threads, |part| {
+        let mut sink = DirSink::new(dir);
+        part.iter()
+            .map(|r| {
+                r.loaded
+                    .as_ref()
+                    .map(|l| process(l, paths, &peers, &mut sink))
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("generator worker panicked"))
             .collect()
     });
-    let mut boot = false;
-    for r in reports.iter().flatten() {
-        boot |= r.wants_boot_target;
-        merge(&mut total, r, log);
+    for (r, report) in reads.iter().zip(&reports) {
+        merge(&mut total, &r.report, log);
+        if let Some(report) = report {
+            merge(&mut total, report, log);
+        }
     }
-    if boot {
-        link_boot_target(&mut DirSink::new(dir), &mut total, log);
-    }
+    let reports: Vec<Report> = reports.into_iter().flatten().collect();
+    finish(&reads, &reports, &mut DirSink::new(dir), &mut total, log);
     total
 }

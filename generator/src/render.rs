@@ -32,8 +32,11 @@
 //! proxy a plain host process that needs no privileges.
 
 use crate::escape::{exec_line, exec_word, list_word, specifier_value, EscapeError};
-use berth_definition::names::{env_file, user_name, volume_name};
-use berth_definition::{Definition, FieldError, Relabel, SecretType, SocketMode};
+use berth_definition::names::{env_file, group_target, user_name, volume_name};
+use berth_definition::{
+    Definition, FieldError, NetworkMode, PortPair, Protocol, Relabel, SecretType, SocketMode,
+};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Where the programs units run are installed (set at build time by the
@@ -140,21 +143,50 @@ pub fn render(
     def: &Definition,
     paths: &InstallPaths,
 ) -> Result<Rendered, RenderError> {
-    render_with_drop_ins(id, source, &[], def, paths)
+    render_with_peers(id, source, def, paths, &Peers::new())
 }
 
-/// [`render`] for a definition merged from `source` and its `drop_ins`
-/// (host paths, in the order applied): `SourcePath=` names the base file,
-/// as systemd's own `SourcePath=` names one file, and each drop-in gets a
-/// `# DropIn: <path>` line in the header, so `systemctl cat` shows every
-/// file the unit came from (systemd's `DropInPaths` is for the unit's own
-/// `.d/*.conf` and stays theirs).
+/// The socket mode of every definition in force, by id: what rendering one
+/// definition needs to know about the others (a dependency on a
+/// socket-activated container is on its socket). The generator builds it
+/// from all definitions of one run, so [`render_with_peers`] stays pure.
+pub type Peers = BTreeMap<String, SocketMode>;
+
+/// The [`Peers`] of a set of definitions (id and definition), e.g. every
+/// definition in force, as the generator passes them.
+pub fn peers<'a>(defs: impl IntoIterator<Item = (&'a str, &'a Definition)>) -> Peers {
+    defs.into_iter()
+        .map(|(id, d)| (id.to_owned(), d.socket_mode()))
+        .collect()
+}
+
+/// [`render`], knowing the other definitions in force (`peers`): a
+/// dependency (`Requires`, `Wants`, `After`) on an id in `peers` that is
+/// socket-activated is rendered on its socket, any other on its service
+/// ([`render`] passes no peers, so every dependency is on a service).
+pub fn render_with_peers(
+    id: &str,
+    source: &str,
+    def: &Definition,
+    paths: &InstallPaths,
+    peers: &Peers,
+) -> Result<Rendered, RenderError> {
+    render_with_drop_ins(id, source, &[], def, paths, peers)
+}
+
+/// [`render_with_peers`] for a definition merged from `source` and its
+/// `drop_ins` (host paths, in the order applied): `SourcePath=` names the
+/// base file, as systemd's own `SourcePath=` names one file, and each
+/// drop-in gets a `# DropIn: <path>` line in the header, so `systemctl
+/// cat` shows every file the unit came from (systemd's `DropInPaths` is
+/// for the unit's own `.d/*.conf` and stays theirs).
 pub fn render_with_drop_ins(
     id: &str,
     source: &str,
     drop_ins: &[String],
     def: &Definition,
     paths: &InstallPaths,
+    peers: &Peers,
 ) -> Result<Rendered, RenderError> {
     // A comment line ends at a newline: the same rule as `SourcePath=`.
     for d in drop_ins {
@@ -175,7 +207,7 @@ pub fn render_with_drop_ins(
     }
     out.units.push(UnitFile {
         name: service_name(id),
-        content: render_service(id, &src, def, mode, paths)?,
+        content: render_service(id, &src, def, mode, paths, peers)?,
     });
     match mode {
         SocketMode::None => {
@@ -283,8 +315,7 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
     push(format!("--name={}", container_name(id)), "");
     push("--replace".into(), "");
     push("--cgroups=split".into(), "");
-    let notify = if def.notify { "container" } else { "conmon" };
-    push(format!("--sdnotify={notify}"), "");
+    push(format!("--sdnotify={}", def.notify.as_sdnotify()), "");
     push("-d".into(), "");
     push("--log-driver=journald".into(), "");
     if let Some(ref level) = def.mcs_level {
@@ -316,17 +347,17 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
         push(format!("--memory={m}"), "");
     }
     push(format!("--stop-timeout={}", def.stop_timeout_secs()), "");
-    for p in &def.ports {
-        match (mode, p.backend) {
-            (SocketMode::None, _) => {
-                push(format!("--publish={}:{}", p.external, p.internal), "Ports")
-            }
-            (SocketMode::Proxied, Some(b)) => {
-                push(format!("--publish=127.0.0.1:{b}:{}", p.internal), "Ports")
-            }
-            // Direct: the container gets systemd's sockets, nothing to publish.
-            _ => {}
-        }
+    for (text, field) in health_and_update_words(def) {
+        push(text, field);
+    }
+    for (w, field) in run_option_args(def) {
+        push(w, field);
+    }
+    for (w, field) in network_args(def) {
+        push(w, field);
+    }
+    for w in publish_args(def, mode) {
+        push(w, "Ports");
     }
     for v in def.volumes() {
         let mut m = format!(
@@ -398,6 +429,99 @@ pub fn podman_run_argv(id: &str, def: &Definition, paths: &InstallPaths) -> Vec<
     words
 }
 
+/// `--network` and `--network-alias` (validated: aliases only on a named
+/// network). No `Network` renders nothing, so podman's default applies.
+///
+/// A named network needs nothing at boot: podman keeps networks across
+/// reboots (netavark's `/etc/containers/networks`, CNI's
+/// `/etc/cni/net.d`) and sets the container's side up when it starts; the
+/// generator, which has no side effects, does not create it (`berth
+/// install` does), and a network removed by hand fails the start with
+/// podman's "network not found" in the unit's journal.
+fn network_args(def: &Definition) -> Vec<(String, &'static str)> {
+    let mut v = Vec::new();
+    if let Some(n) = def.network_mode().as_podman() {
+        v.push((format!("--network={n}"), "Network"));
+    }
+    for a in &def.network_aliases {
+        v.push((format!("--network-alias={a}"), "NetworkAliases"));
+    }
+    v
+}
+
+/// `--publish` per port: `EXT:INT[/udp]` without socket activation,
+/// `127.0.0.1:BACKEND:INT` for berth-proxy (TCP only, validated), nothing
+/// in direct mode (the container gets systemd's sockets) nor with
+/// `Network: host` (podman ignores --publish there; the container's
+/// ports are the host's, and External equals Internal).
+fn publish_args(def: &Definition, mode: SocketMode) -> Vec<String> {
+    if matches!(def.network_mode(), NetworkMode::Host | NetworkMode::None) {
+        return Vec::new();
+    }
+    let mut v = Vec::new();
+    for p in &def.ports {
+        let proto = p.protocol().port_suffix();
+        match (mode, p.backend) {
+            (SocketMode::None, _) => {
+                v.push(format!("--publish={}:{}{proto}", p.external, p.internal))
+            }
+            (SocketMode::Proxied, Some(b)) => {
+                v.push(format!("--publish=127.0.0.1:{b}:{}", p.internal))
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// The socket unit's line for a port: `ListenStream=` (TCP) or
+/// `ListenDatagram=` (UDP, direct mode only), in `Ports` order, which is
+/// the order of the file descriptors the service receives.
+fn listen_line(p: &PortPair) -> String {
+    match p.protocol() {
+        Protocol::Tcp => format!("ListenStream={}", p.external),
+        Protocol::Udp => format!("ListenDatagram={}", p.external),
+    }
+}
+
+/// podman's run options of the definition, in a fixed order (maps in key
+/// order): `--hostname`, `--cpus`, `--pids-limit` (`0` is no limit,
+/// podman's `-1`), `--shm-size`, `--label`, `--device`, `--tmpfs`,
+/// `--sysctl`. Values are validated, and escaped with every other word.
+fn run_option_args(def: &Definition) -> Vec<(String, &'static str)> {
+    let mut v = Vec::new();
+    if let Some(ref h) = def.hostname {
+        v.push((format!("--hostname={h}"), "Hostname"));
+    }
+    if let Some(c) = def.cpu_limit {
+        v.push((format!("--cpus={c}"), "CpuLimit"));
+    }
+    if let Some(p) = def.pids_limit {
+        let p = if p == 0 {
+            "-1".to_owned()
+        } else {
+            p.to_string()
+        };
+        v.push((format!("--pids-limit={p}"), "PidsLimit"));
+    }
+    if let Some(s) = def.shm_size {
+        v.push((format!("--shm-size={s}"), "ShmSize"));
+    }
+    for (k, val) in &def.labels {
+        v.push((format!("--label={k}={val}"), "Labels"));
+    }
+    for d in &def.devices {
+        v.push((format!("--device={d}"), "Devices"));
+    }
+    for t in &def.tmpfs {
+        v.push((format!("--tmpfs={t}"), "Tmpfs"));
+    }
+    for (k, val) in &def.sysctl {
+        v.push((format!("--sysctl={k}={val}"), "Sysctl"));
+    }
+    v
+}
+
 /// The escaped `ExecStart=` value for `podman run`.
 fn podman_run(id: &str, def: &Definition, paths: &InstallPaths) -> Result<String, RenderError> {
     let mut line = String::with_capacity(512);
@@ -461,6 +585,7 @@ fn render_service(
     def: &Definition,
     mode: SocketMode,
     paths: &InstallPaths,
+    peers: &Peers,
 ) -> Result<String, RenderError> {
     let mut u = String::with_capacity(2048);
     header(&mut u, "container", id, source);
@@ -476,6 +601,7 @@ fn render_service(
         }
         let _ = writeln!(u, "RequiresMountsFor={}", words.join(" "));
     }
+    dependency_lines(&mut u, def, peers);
     match mode {
         SocketMode::None => {}
         SocketMode::Direct => {
@@ -501,6 +627,7 @@ fn render_service(
     let _ = writeln!(u, "Restart={}", def.restart_policy().as_systemd());
     // podman waits StopTimeout before SIGKILL; systemd must wait longer.
     let _ = writeln!(u, "TimeoutStopSec={}", def.stop_timeout_secs() + 30);
+    start_timeout_line(&mut u, def);
     // podman refuses to start when the cidfile exists, and a container
     // removed outside the unit leaves its cidfile behind (`podman rm
     // --ignore` in ExecStopPost finds no container to remove it with); so
@@ -532,15 +659,162 @@ fn render_service(
     Ok(u)
 }
 
+/// `Requires=`, `Wants=`, `After=` on the units of the containers the
+/// definition names, and `PartOf=` its group's target. A dependency on a
+/// socket-activated container (by `peers`) is on its socket: the dependent
+/// starts once systemd listens for it, and a proxied one keeps scaling to
+/// zero (a `Requires=` on its service would stop the dependent whenever it
+/// idles out); `After=` names its service too, so a start of both in one
+/// transaction still waits for it to be ready. An id without a definition
+/// in force is rendered on its service (the generator warns): systemd
+/// ignores `Wants=`/`After=` on a missing unit and fails the start for
+/// `Requires=`, which is what requiring means.
+fn dependency_lines(u: &mut String, def: &Definition, peers: &Peers) {
+    let socketed = |id: &str| {
+        matches!(
+            peers.get(id),
+            Some(SocketMode::Proxied | SocketMode::Direct)
+        )
+    };
+    let pulled = |id: &str| {
+        if socketed(id) {
+            socket_name(id)
+        } else {
+            service_name(id)
+        }
+    };
+    let mut after: Vec<String> = Vec::new();
+    for id in def.requires.iter().chain(&def.after) {
+        let units = if socketed(id) {
+            vec![socket_name(id), service_name(id)]
+        } else {
+            vec![service_name(id)]
+        };
+        for unit in units {
+            if !after.contains(&unit) {
+                after.push(unit);
+            }
+        }
+    }
+    let mut line = |key: &str, units: Vec<String>| {
+        if !units.is_empty() {
+            let _ = writeln!(u, "{key}={}", units.join(" "));
+        }
+    };
+    line("Requires", def.requires.iter().map(|d| pulled(d)).collect());
+    line("Wants", def.wants.iter().map(|d| pulled(d)).collect());
+    line("After", after);
+    group_line(u, def);
+}
+
+/// `PartOf=berth-<Group>.target`: stopping or restarting the group's
+/// target stops or restarts the member (only a running one is restarted).
+fn group_line(u: &mut String, def: &Definition) {
+    if let Some(ref g) = def.group {
+        let _ = writeln!(u, "PartOf={}", group_target(g));
+    }
+}
+
+/// `TimeoutStartSec=` for `Notify: "healthy"`: the unit is active only once
+/// the check passed, which may take longer than systemd's default 90 s
+/// ([`Definition::healthy_start_timeout`] has the rule).
+fn start_timeout_line(u: &mut String, def: &Definition) {
+    if let Some(t) = def.healthy_start_timeout() {
+        let _ = writeln!(u, "TimeoutStartSec={t}");
+    }
+}
+
+/// The health check's command as podman's `--health-cmd` reads it back
+/// as exactly `Cmd` in exec form (podman's `MakeHealthCheckFromCli`): a
+/// JSON array (written by serde_json) for two or more arguments, which
+/// podman stores as `["CMD", …]`; for one argument `CMD <program>`, since
+/// podman would run a one-element array through `/bin/sh -c`, and splits
+/// this form at whitespace, which the definition's rule keeps out of a
+/// lone program.
+pub fn health_cmd_value(cmd: &[String]) -> String {
+    match cmd {
+        [program] => format!("CMD {program}"),
+        _ => serde_json::to_string(cmd).expect("a list of strings serializes"),
+    }
+}
+
+/// podman's `--health-*` options and the auto-update label, in argv order.
+fn health_and_update_words(def: &Definition) -> Vec<(String, &'static str)> {
+    let mut w = Vec::new();
+    if let Some(ref h) = def.health {
+        w.push((
+            format!("--health-cmd={}", health_cmd_value(&h.cmd)),
+            "Health.Cmd",
+        ));
+        if let Some(i) = h.interval {
+            w.push((format!("--health-interval={i}s"), ""));
+        }
+        if let Some(t) = h.timeout {
+            w.push((format!("--health-timeout={t}s"), ""));
+        }
+        if let Some(r) = h.retries {
+            w.push((format!("--health-retries={r}"), ""));
+        }
+        if let Some(p) = h.start_period {
+            w.push((format!("--health-start-period={p}s"), ""));
+        }
+        if let Some(a) = h.on_failure {
+            w.push((format!("--health-on-failure={}", a.as_str()), ""));
+        }
+    }
+    // podman auto-update restarts the unit named by the container's
+    // PODMAN_SYSTEMD_UNIT label, which podman sets from the service's
+    // `Environment=PODMAN_SYSTEMD_UNIT=%n`.
+    if let Some(p) = def.auto_update {
+        w.push((
+            format!("--label=io.containers.autoupdate={}", p.as_str()),
+            "",
+        ));
+    }
+    w
+}
+
+/// The target of group `group`, pulling in every member (`members`: id
+/// and socket mode, sorted by id): its socket for a socket-activated
+/// member, else its service, so `systemctl start berth-<group>.target`
+/// starts the group as `Started` would start each member. A target orders
+/// itself after what it wants (systemd.target(5)), so the start waits for
+/// every member. Nothing links the target at boot: its `Wants=` would
+/// start the members that are not `Started` too.
+pub fn render_group_target(group: &str, members: &[(String, SocketMode)]) -> UnitFile {
+    let mut u = String::with_capacity(256);
+    u.push_str("# Automatically generated by berth-generator for the containers whose\n");
+    let _ = writeln!(
+        u,
+        "# definitions say \"Group\": \"{group}\". Edit those, not this file.\n"
+    );
+    u.push_str("[Unit]\n");
+    let _ = writeln!(u, "Description=berth group {group}");
+    u.push_str("Documentation=man:berth.json(5)\n");
+    let wanted: Vec<String> = members
+        .iter()
+        .map(|(id, mode)| match mode {
+            SocketMode::None => service_name(id),
+            _ => socket_name(id),
+        })
+        .collect();
+    let _ = writeln!(u, "Wants={}", wanted.join(" "));
+    UnitFile {
+        name: group_target(group),
+        content: u,
+    }
+}
+
 fn render_socket(id: &str, source: &Source, def: &Definition, mode: SocketMode) -> String {
     let mut u = String::with_capacity(512);
     header(&mut u, "socket for container", id, source);
     u.push_str("Documentation=man:berth.json(5)\n");
+    group_line(&mut u, def);
     u.push_str("\n[Socket]\n");
     // Ports are validated 1-65535 and unique; order here is the fd order
     // the proxy (or the container) receives.
     for p in &def.ports {
-        let _ = writeln!(u, "ListenStream={}", p.external);
+        let _ = writeln!(u, "{}", listen_line(p));
     }
     let service = match mode {
         SocketMode::Proxied => proxy_name(id),
@@ -613,6 +887,7 @@ mod tests {
                 external: 8080,
                 backend: Some(40000),
                 proxy_protocol: None,
+                protocol: None,
             }],
             environment: Some(Environment {
                 variables: values

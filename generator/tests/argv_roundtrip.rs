@@ -17,7 +17,9 @@
 //! proves the container receives exactly the definition's values.
 
 mod common;
-use berth_definition::{Definition, EnvVar, Environment, Volume, VolumeConfig};
+use berth_definition::{
+    Definition, EnvVar, Environment, Health, HealthOnFailure, Notify, Volume, VolumeConfig,
+};
 use berth_generator::render::{env_file_path, podman_run_argv, InstallPaths};
 use common::*;
 use proptest::prelude::*;
@@ -200,9 +202,45 @@ fn podman_parse_env_file(bytes: &[u8]) -> BTreeMap<String, String> {
     env
 }
 
+/// What podman 4.3 to 5.x store as the health check's `Test` for a
+/// `--health-cmd` value (a port of `MakeHealthCheckFromCli`): a JSON array
+/// of two or more words becomes `["CMD", …]`, a first word `CMD` or `NONE`
+/// (any case) splits the whole value at whitespace (Go's `strings.Fields`),
+/// anything else is one `CMD-SHELL` string run by `/bin/sh -c`. At run time
+/// podman executes `Test[1..]` of a `CMD` test as the argv.
+fn podman_health_test(value: &str) -> Vec<String> {
+    let upper = |s: &str| s.chars().flat_map(char::to_uppercase).collect::<String>();
+    let (mut test, is_array) = match serde_json::from_str::<Vec<String>>(value) {
+        Ok(a) => (a, true),
+        Err(_) => (value.splitn(2, ' ').map(str::to_owned).collect(), false),
+    };
+    assert!(!test.is_empty(), "podman refuses an empty health command");
+    let first = upper(&test[0]);
+    if first == "CMD" || first == "NONE" {
+        test = value
+            .split(char::is_whitespace)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+    } else if first != "CMD-SHELL" {
+        if is_array && test.len() > 1 {
+            test.insert(0, "CMD".into());
+        } else {
+            test = vec!["CMD-SHELL".into(), test.join(" ")];
+        }
+    }
+    test
+}
+
 /// Generates units for `defs`, has systemd parse them, and checks every
 /// accepted definition's argv; returns how many were accepted.
 fn round_trip(defs: &[(String, Definition)]) -> usize {
+    round_trip_in(defs, false)
+}
+
+/// [`round_trip`], and with `verify` the units also pass
+/// `systemd-analyze verify` (before the oracle adds its own target).
+fn round_trip_in(defs: &[(String, Definition)], verify: bool) -> usize {
     let tmp = tempfile::tempdir().unwrap();
     let defs_dir = tmp.path().join("defs");
     std::fs::create_dir_all(&defs_dir).unwrap();
@@ -239,6 +277,10 @@ fn round_trip(defs: &[(String, Definition)]) -> usize {
             assert!(lines[0].contains("field "), "{}", lines[0]);
         }
     }
+    if verify && !accepted.is_empty() {
+        let (ok, text) = systemd_verify(&units);
+        assert!(ok, "systemd-analyze verify:\n{text}");
+    }
     let parsed = systemd_parsed_argv(&units, &accepted);
     for (id, d) in defs {
         let service = format!("berth-{id}.service");
@@ -263,6 +305,21 @@ fn round_trip(defs: &[(String, Definition)]) -> usize {
             })
             .collect();
         assert_eq!(got, want, "{service}: argv differs");
+        // The health check: what podman makes of --health-cmd is Cmd,
+        // run without a shell.
+        if let Some(h) = &d.health {
+            let words: Vec<&String> = got
+                .iter()
+                .filter(|w| w.starts_with("--health-cmd="))
+                .collect();
+            assert_eq!(words.len(), 1, "{service}: {got:?}");
+            let test = podman_health_test(&words[0]["--health-cmd=".len()..]);
+            assert_eq!(
+                test[0], "CMD",
+                "{service}: podman would use a shell: {test:?}"
+            );
+            assert_eq!(&test[1..], &h.cmd[..], "{service}: health check argv");
+        }
         // Independent of podman_run_argv's layout: the command is the tail,
         // no value is in the argv, and the env file podman reads holds
         // exactly the definition's variables.
@@ -413,6 +470,41 @@ fn nasty_values_reach_podman_exactly() {
     assert_eq!(accepted, defs.len(), "every nasty value is carriable");
 }
 
+/// Health check arguments with every nasty value reach podman as the
+/// exact exec-form argv: through systemd's parsing and podman's reading
+/// of `--health-cmd`.
+#[test]
+fn health_commands_reach_podman_exactly() {
+    let mut defs = Vec::new();
+    for (i, s) in NASTY.iter().enumerate() {
+        let mut d = def_with(vec![], vec![], None);
+        d.health = Some(Health {
+            cmd: vec!["/bin/check".into(), s.to_string(), s.to_string()],
+            ..Health::default()
+        });
+        defs.push((format!("health{i}"), d));
+    }
+    let mut all = def_with(vec![], vec![], None);
+    all.health = Some(Health {
+        cmd: std::iter::once("/bin/check".to_string())
+            .chain(NASTY.iter().map(|s| s.to_string()))
+            .collect(),
+        interval: Some(5),
+        on_failure: Some(HealthOnFailure::Kill),
+        ..Health::default()
+    });
+    all.notify = Notify::Healthy;
+    defs.push(("health-all".into(), all));
+    // One argument: podman's "CMD <program>" form.
+    let mut one = def_with(vec![], vec![], None);
+    one.health = Some(Health {
+        cmd: vec!["/usr/local/bin/check%$;'\"".into()],
+        ..Health::default()
+    });
+    defs.push(("health-one".into(), one));
+    assert_eq!(round_trip(&defs), defs.len());
+}
+
 #[test]
 fn uncarriable_values_are_rejected_not_dropped() {
     let defs = vec![
@@ -474,9 +566,126 @@ proptest! {
             .enumerate()
             .map(|(i, (args, vals))| {
                 let env = vals.into_iter().enumerate().map(|(j, v)| (format!("P{j}"), v)).collect();
-                (format!("p{i}"), def_with(args, env, None))
+                let mut d = def_with(args.clone(), env, None);
+                // Every other one also checks its health with the same
+                // words (a definition the rules refuse is rejected with
+                // one log line, which round_trip checks).
+                if i % 2 == 0 {
+                    d.health = Some(Health { cmd: args, ..Health::default() });
+                }
+                (format!("p{i}"), d)
             })
             .collect();
         round_trip(&defs);
+    }
+}
+
+/// Every definition of every fixture tree that the generator accepts
+/// reaches podman exactly (trees 17-19 hold the network and run options:
+/// labels with quotes, `%`, `$` and unicode, sysctl values with blanks).
+#[test]
+fn fixture_definitions_reach_podman_exactly() {
+    let mut defs = Vec::new();
+    for case in cases() {
+        let n = case.file_name().unwrap().to_string_lossy()[..2].to_owned();
+        for dir in ["etc", "run", "usr/lib"] {
+            let d = case.join(dir).join("berth/containers");
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            let mut files: Vec<_> = rd.map(|e| e.unwrap().path()).collect();
+            files.sort();
+            for f in files {
+                let Ok(bytes) = std::fs::read(&f) else {
+                    continue; // a mask (a link to /dev/null) reads as empty; a dangling one fails
+                };
+                if let Ok(mut def) = Definition::from_json(&bytes) {
+                    // Renamed, so the ids dependencies name are gone;
+                    // tests/dependencies.rs covers their rendering.
+                    def.requires.clear();
+                    def.wants.clear();
+                    def.after.clear();
+                    defs.push((format!("t{n}-{}", defs.len()), def));
+                }
+            }
+        }
+    }
+    assert!(defs.len() >= 20, "fixture definitions went missing");
+    assert_eq!(round_trip_in(&defs, true), defs.len());
+}
+
+fn label_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[A-Za-z0-9][A-Za-z0-9._/-]{0,20}",
+        1 => nasty_string(),
+    ]
+}
+
+fn hostname() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-zA-Z0-9]([a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?(\\.[a-z0-9]{1,8}){0,3}",
+        1 => nasty_string(),
+    ]
+}
+
+fn sysctl_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "net.core.somaxconn",
+            "net.ipv4.ping_group_range",
+            "net.ipv4.ip_local_port_range",
+            "fs.mqueue.msg_max",
+            "kernel.shmmax",
+        ])
+        .prop_map(String::from),
+        1 => "[a-z.]{1,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, max_shrink_iters: 40, ..ProptestConfig::default() })]
+    /// Arbitrary label keys and values, host names, sysctl values, tmpfs
+    /// and device specs: what validates renders, and podman's argv is
+    /// exactly the definition's; what does not is rejected in one line.
+    #[test]
+    fn run_option_values_round_trip(
+        batch in prop::collection::vec(
+            (
+                prop::collection::btree_map(label_key(), nasty_string(), 0..3),
+                prop::option::weighted(0.3, hostname()),
+                prop::option::weighted(0.3, (sysctl_name(), prop_oneof![2 => "[ -~]{1,12}", 1 => nasty_string()])),
+                prop::option::weighted(0.2, prop_oneof![
+                    Just("/tmp".to_string()),
+                    "/[a-z]{1,6}:(size=[1-9][0-9]{0,3}[kmg%]?|mode=[0-7]{3,4}|ro|noexec|U)",
+                    nasty_string().prop_map(|s| format!("/t{s}")),
+                ]),
+                prop::option::weighted(0.2, prop_oneof![
+                    "/dev/[a-z]{1,6}(:/dev/[a-z]{1,6})?(:[rwm]{1,3})?",
+                    nasty_string().prop_map(|s| format!("/dev/{s}")),
+                ]),
+                prop::sample::select(vec![None, None, Some("appnet"), Some("none"), Some("host"), Some("bridge")]),
+            ),
+            20..40,
+        )
+    ) {
+        let defs: Vec<(String, Definition)> = batch
+            .into_iter()
+            .enumerate()
+            .map(|(i, (labels, host, sysctl, tmpfs, devices, network))| {
+                let mut d = def_with(vec!["x".into()], vec![], None);
+                d.labels = labels;
+                d.hostname = host;
+                d.sysctl = sysctl.into_iter().collect();
+                d.tmpfs = tmpfs.into_iter().collect();
+                d.devices = devices.into_iter().collect();
+                d.network = network.map(String::from);
+                if d.network.as_deref() == Some("appnet") {
+                    d.network_aliases = vec!["alias".into()];
+                }
+                (format!("r{i}"), d)
+            })
+            .collect();
+        // About two in five validate; a batch with none would prove nothing.
+        prop_assert!(round_trip_in(&defs, true) > 0);
     }
 }

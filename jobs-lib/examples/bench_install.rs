@@ -49,6 +49,7 @@ fn main() {
                     external: 0,
                     backend: None,
                     proxy_protocol: None,
+                    protocol: None,
                 }],
                 ..Definition::default()
             },

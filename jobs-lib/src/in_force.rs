@@ -55,6 +55,11 @@ pub struct InForce {
     pub pending: BTreeSet<String>,
     /// Whether every directory could be listed (else nothing is released).
     pub complete: bool,
+    /// How each readable definition is activated: the generator renders a
+    /// dependency on a socket-activated container on its socket, so the
+    /// jobs show units as the generator writes them
+    /// (`berth_generator::render::render_with_peers`).
+    pub socket_modes: BTreeMap<String, crate::definition::SocketMode>,
 }
 
 impl InForce {
@@ -74,6 +79,8 @@ impl InForce {
                     continue;
                 }
             };
+            f.socket_modes
+                .insert(l.id.clone(), l.definition.socket_mode());
             let holder = || Holder {
                 id: l.id.clone(),
                 path: l.path.clone(),

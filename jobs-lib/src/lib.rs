@@ -11,6 +11,7 @@
 //! | `/var/lib/berth/lock` | the store lock (`flock`), held by every mutating job |
 //! | `/var/lib/berth/ports/<port>` | a port reservation: a symlink whose target is the owner id |
 //! | `/var/lib/berth/mcs/c<X>,c<Y>` | an MCS level reservation, same shape |
+//! | `/var/lib/berth/networks/<name>` | a podman network berth created (holding the id it was created for); removed with the network when nothing uses it ([`networks`]) |
 //! | `/var/lib/berth/owners/<id>/` | what `<id>` owns (`port-<n>`, `mcs-c<X>,c<Y>`, `user`), written before the reservation itself |
 //! | `/var/lib/berth/pending/<id>` | a mutating job on `<id>` is in progress; found by the next job = the writer died (`state`: a start/stop, `retire`: an updated container's old ports wait for its restart) |
 //! | `/var/lib/berth/link.intent` | the definitions a link job is writing (0600); found by the next job = finish it |
@@ -27,6 +28,7 @@ pub use berth_definition as definition;
 
 pub mod config;
 pub mod context;
+pub mod deps;
 pub mod digest;
 pub mod error;
 pub mod fsutil;
@@ -39,6 +41,7 @@ pub mod links;
 pub mod lock;
 pub mod logfmt;
 pub mod mcs;
+pub mod networks;
 pub mod paths;
 pub mod podman;
 pub mod ports;

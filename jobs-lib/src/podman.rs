@@ -248,3 +248,228 @@ pub fn ensure_image(
         ))),
     }
 }
+
+/// A container's health as `podman inspect` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthState {
+    /// `starting`, `healthy` or `unhealthy`.
+    pub status: String,
+    /// Consecutive failed checks.
+    pub failing_streak: u64,
+    /// The last check's exit code, when one ran.
+    pub last_exit_code: Option<i64>,
+    /// The last check's output, trimmed to one line of at most
+    /// [`HEALTH_OUTPUT_MAX`] characters.
+    pub last_output: Option<String>,
+}
+
+/// How many characters of the last health check's output `status` shows.
+pub const HEALTH_OUTPUT_MAX: usize = 200;
+
+/// The health state out of `podman inspect --type container` output: the
+/// container's `State` object (`--format {{json .State}}`, what [`health`]
+/// asks for) or the whole inspect array. The state is `.State.Health` on
+/// podman 5 (Docker's name) and `.State.Healthcheck` on podman 4.x. `None`
+/// when the container has no health check (neither key, or an empty
+/// `Status`).
+///
+/// Errors: the output is not podman's JSON.
+pub fn parse_health(inspect: &[u8]) -> Result<Option<HealthState>, PodmanError> {
+    let v: serde_json::Value = serde_json::from_slice(inspect)
+        .map_err(|e| PodmanError::Output(format!("inspect: {e}")))?;
+    let obj = match &v {
+        serde_json::Value::Array(a) => a.first(),
+        o @ serde_json::Value::Object(_) => Some(o),
+        _ => None,
+    }
+    .ok_or_else(|| PodmanError::Output("inspect: not one container".into()))?;
+    let state = if obj.get("State").is_some() {
+        &obj["State"]
+    } else {
+        obj
+    };
+    let h = [&state["Health"], &state["Healthcheck"]]
+        .into_iter()
+        .find(|h| h["Status"].as_str().is_some_and(|s| !s.is_empty()));
+    let Some(h) = h else {
+        return Ok(None);
+    };
+    let last = h["Log"].as_array().and_then(|l| l.last());
+    let output = last.and_then(|l| l["Output"].as_str()).map(|o| {
+        let one: String = o.split_whitespace().collect::<Vec<_>>().join(" ");
+        match one.char_indices().nth(HEALTH_OUTPUT_MAX) {
+            Some((i, _)) => format!("{}…", &one[..i]),
+            None => one,
+        }
+    });
+    Ok(Some(HealthState {
+        status: h["Status"].as_str().unwrap_or_default().to_owned(),
+        failing_streak: h["FailingStreak"].as_u64().unwrap_or(0),
+        last_exit_code: last.and_then(|l| l["ExitCode"].as_i64()),
+        last_output: output,
+    }))
+}
+
+/// The health of container `name` (`podman inspect --type container
+/// --format {{json .State}}`: the state only, never the container's
+/// environment); see [`parse_health`].
+///
+/// Errors: podman failed (no such container: it is not running, as berth's
+/// units remove it on stop) or answered something else.
+pub fn health(ctx: &Context, name: &str) -> Result<Option<HealthState>, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args([
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{json .State}}",
+        "--",
+        name,
+    ]);
+    let out = ctx.host.run(c)?;
+    parse_health(&out.stdout)
+}
+
+/// One line of `podman auto-update --format json` (podman 4.x and 5.x
+/// print the same fields: `Unit`, `Container`, `ContainerName`,
+/// `ContainerID`, `Image`, `Policy`, `Updated`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AutoUpdateEntry {
+    /// The systemd unit podman restarts (the `PODMAN_SYSTEMD_UNIT` label).
+    pub unit: String,
+    /// `ID (name)`, 12 hex digits of the id.
+    #[serde(default)]
+    pub container: String,
+    /// The container name before the update.
+    #[serde(default)]
+    pub container_name: String,
+    /// The container id before the update.
+    #[serde(default, rename = "ContainerID")]
+    pub container_id: String,
+    /// The image reference the container was created from.
+    #[serde(default)]
+    pub image: String,
+    /// `registry` or `local`.
+    #[serde(default)]
+    pub policy: String,
+    /// `true`, `false`, `pending` (dry run), `failed` or `rolled back`.
+    pub updated: String,
+}
+
+/// Parses `podman auto-update --format json` output: a JSON array, or
+/// nothing (and `null`) when no container has an auto-update policy.
+///
+/// Errors: anything else.
+pub fn parse_auto_update(out: &[u8]) -> Result<Vec<AutoUpdateEntry>, PodmanError> {
+    if out.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let v: Option<Vec<AutoUpdateEntry>> = serde_json::from_slice(out)
+        .map_err(|e| PodmanError::Output(format!("auto-update: {e}")))?;
+    Ok(v.unwrap_or_default())
+}
+
+/// `podman auto-update --format json [--dry-run]`: the entries podman
+/// printed and, when it exited non-zero (some update failed; podman still
+/// prints every entry), its error.
+///
+/// Errors: podman could not run, or printed no JSON.
+pub fn auto_update(
+    ctx: &Context,
+    dry_run: bool,
+) -> Result<(Vec<AutoUpdateEntry>, Option<String>), PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["auto-update", "--format", "json"]);
+    if dry_run {
+        c.arg("--dry-run");
+    }
+    let program = crate::host::describe(&c);
+    let out = c.output().map_err(|e| HostError {
+        program: program.clone(),
+        reason: e.to_string(),
+        code: None,
+    })?;
+    let err = (!out.status.success()).then(|| {
+        let e = String::from_utf8_lossy(&out.stderr);
+        format!(
+            "{program}: {}: {}",
+            out.status,
+            e.trim().chars().take(400).collect::<String>()
+        )
+    });
+    match parse_auto_update(&out.stdout) {
+        Ok(v) => Ok((v, err)),
+        Err(_) if err.is_some() => Err(PodmanError::Run(HostError {
+            program,
+            reason: err.unwrap_or_default(),
+            code: out.status.code(),
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+/// The image id container `name` runs (`podman inspect --format
+/// {{.Image}}`).
+pub fn container_image_id(ctx: &Context, name: &str) -> Result<String, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args([
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{.Image}}",
+        "--",
+        name,
+    ]);
+    let out = ctx.host.run(c)?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The id of the image `reference` names in podman's store (`podman image
+/// inspect --format {{.Id}}`).
+pub fn image_id(ctx: &Context, reference: &str) -> Result<String, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["image", "inspect", "--format", "{{.Id}}", "--", reference]);
+    let out = ctx.host.run(c)?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `podman tag IMAGE_ID REFERENCE` (a rollback points the name back).
+pub fn tag(ctx: &Context, image_id: &str, reference: &str) -> Result<(), PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["tag", image_id, reference]);
+    ctx.host.run(c).map(drop).map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_update_output_without_containers_is_empty() {
+        assert!(parse_auto_update(b"").unwrap().is_empty());
+        assert!(parse_auto_update(b"null\n").unwrap().is_empty());
+        assert!(parse_auto_update(b"UNIT  CONTAINER").is_err());
+    }
+
+    #[test]
+    fn health_without_a_check_is_none() {
+        // podman 5 prints an empty Health for a container without a check.
+        let none = br#"[{"State":{"Status":"running","Health":{"Status":"","FailingStreak":0,"Log":null}}}]"#;
+        assert_eq!(parse_health(none).unwrap(), None);
+        assert_eq!(parse_health(br#"[{"State":{}}]"#).unwrap(), None);
+        assert!(parse_health(b"[]").is_err());
+        let long = format!(
+            r#"[{{"State":{{"Health":{{"Status":"healthy","Log":[{{"ExitCode":0,"Output":"{}"}}]}}}}}}]"#,
+            "é".repeat(300)
+        );
+        let h = parse_health(long.as_bytes()).unwrap().unwrap();
+        assert_eq!(
+            h.last_output.unwrap().chars().count(),
+            HEALTH_OUTPUT_MAX + 1
+        );
+    }
+}

@@ -198,6 +198,7 @@ fn reservations_inspect_and_status_see_the_merged_definition() {
                 external: 18080,
                 backend: None,
                 proxy_protocol: None,
+                protocol: None,
             }],
             ..Definition::default()
         },
@@ -284,6 +285,7 @@ fn install_keeps_drop_ins_and_delete_leaves_them() {
         &jobs::DeleteContainerRequest {
             id: "web".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();

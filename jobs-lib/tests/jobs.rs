@@ -263,6 +263,7 @@ fn image_volumes_are_named_and_removed_only_on_request() {
         &jobs::DeleteContainerRequest {
             id: "db".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -273,6 +274,7 @@ fn image_volumes_are_named_and_removed_only_on_request() {
         &jobs::DeleteContainerRequest {
             id: "db".into(),
             volumes: true,
+            force: false,
         },
     )
     .unwrap();
@@ -381,6 +383,7 @@ fn install(id: &str, ports: &[(u16, u16)]) -> jobs::InstallContainerRequest {
                     external: e,
                     backend: None,
                     proxy_protocol: None,
+                    protocol: None,
                 })
                 .collect(),
             ..Definition::default()
@@ -548,6 +551,7 @@ fn request_id_replay_returns_the_same_reply_without_work() {
         &jobs::DeleteContainerRequest {
             id: "web".into(),
             volumes: false,
+            force: false,
         },
         Some(rid),
         Response::new(Vec::new(), false),
@@ -1061,6 +1065,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1069,6 +1074,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         &jobs::DeleteContainerRequest {
             id: "web".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1089,6 +1095,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap_err();
@@ -1136,6 +1143,7 @@ fn isolated_containers_get_users_mcs_and_keep_them_apart() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1238,6 +1246,7 @@ fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
         &jobs::DeleteContainerRequest {
             id: "b".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1251,6 +1260,7 @@ fn a_failure_on_container_a_never_fails_a_job_on_container_b() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1547,6 +1557,7 @@ fn delete_waits_until_the_units_are_inactive_before_releasing() {
         &jobs::DeleteContainerRequest {
             id: "web".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1585,6 +1596,7 @@ fn uids_ranges_and_groups_of_deleted_containers_are_never_handed_out_again() {
         &jobs::DeleteContainerRequest {
             id: "a".into(),
             volumes: false,
+            force: false,
         },
     )
     .unwrap();
@@ -1609,6 +1621,7 @@ fn uids_ranges_and_groups_of_deleted_containers_are_never_handed_out_again() {
             &jobs::DeleteContainerRequest {
                 id: id.into(),
                 volumes: false,
+                force: false,
             },
         )
         .unwrap();
@@ -2170,4 +2183,590 @@ fn dry_run_no_restart_and_changed_flags() {
         .active
         .insert("berth-web.service".into(), "inactive".into());
     assert_eq!(run(&ctx, &stop).unwrap().success.data["Changed"], false);
+}
+
+// ---- issue 14: dependencies, groups, health, auto-update, networks ----
+
+/// A podman stand-in for networks, health, auto-update and image ids,
+/// answering from files under `<dir>/fake`: `net/<name>` (a network
+/// exists), `net/<name>.inuse` (a container uses it), `inspect.json`,
+/// `autoupdate.json` and `autoupdate.rc`, `ctr-image`, `image-id`. Logs
+/// its argv to `<dir>/podman.log`.
+fn fake_podman14(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let f = dir.join("fake");
+    std::fs::create_dir_all(f.join("net")).unwrap();
+    let p = dir.join("podman14");
+    std::fs::write(
+        &p,
+        format!(
+            r#"#!/bin/sh
+F='{f}'
+echo "ARGV: $*" >> '{log}'
+case "$*" in
+  "network exists "*) [ -e "$F/net/$3" ] ;;
+  "network create "*) touch "$F/net/$3"; echo "$3" ;;
+  "network rm "*)
+    if [ -e "$F/net/$3.inuse" ]; then echo "Error: \"$3\" has associated containers with it" >&2; exit 2; fi
+    rm -f "$F/net/$3"; echo "$3" ;;
+  *"{{{{.Image}}}}"*) [ -e "$F/ctr-image" ] || {{ echo "Error: no such container" >&2; exit 125; }}; cat "$F/ctr-image" ;;
+  "inspect --type container --format {{{{json .State}}}} -- "*) [ -e "$F/inspect.json" ] || {{ echo "Error: no such container" >&2; exit 125; }}; cat "$F/inspect.json" ;;
+  "image inspect --format {{{{.Id}}}}"*) cat "$F/image-id" ;;
+  "auto-update "*) cat "$F/autoupdate.json"; exit "$(cat "$F/autoupdate.rc" 2>/dev/null || echo 0)" ;;
+  "tag "*|"pull "*) ;;
+  *) echo "unexpected: $*" >&2; exit 99 ;;
+esac
+"#,
+            f = f.display(),
+            log = dir.join("podman.log").display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
+
+fn podman_log(d: &Path) -> String {
+    std::fs::read_to_string(d.join("podman.log")).unwrap_or_default()
+}
+
+fn with(id: &str, f: impl FnOnce(&mut Definition)) -> jobs::InstallContainerRequest {
+    let mut r = install(id, &[]);
+    f(&mut r.definition);
+    r
+}
+
+fn delete(id: &str, force: bool) -> jobs::DeleteContainerRequest {
+    jobs::DeleteContainerRequest {
+        id: id.into(),
+        volumes: false,
+        force,
+    }
+}
+
+/// Install refuses a dependency on an id without a definition in force,
+/// naming the field, the id and the rule, and an ordering cycle, naming
+/// it; `Wants` alone orders nothing, so a `Wants` loop is fine.
+#[test]
+fn install_checks_dependencies_against_the_definitions_in_force() {
+    let (_d, ctx, _fake) = setup();
+    let e = run(&ctx, &with("web", |d| d.requires = vec!["db".into()])).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+    let detail = e.detail.clone().unwrap();
+    assert!(
+        detail.contains("field Requires[0]: container db"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(berth_jobs::deps::DEPENDENCY_RULE),
+        "{detail}"
+    );
+    assert!(stored(&ctx, "web").is_none());
+    let e = run(&ctx, &with("web", |d| d.after = vec!["web".into()])).unwrap_err();
+    assert!(e.detail.unwrap().contains("names itself"));
+
+    run(&ctx, &install("db", &[])).unwrap();
+    run(&ctx, &with("web", |d| d.requires = vec!["db".into()])).unwrap();
+    // db after web would close the loop web → db → web.
+    let e = run(&ctx, &with("db", |d| d.after = vec!["web".into()])).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+    let detail = e.detail.unwrap();
+    assert!(
+        detail.contains("field After[0]: the dependencies form a cycle db → web → db"),
+        "{detail}"
+    );
+    assert!(stored(&ctx, "db").unwrap().after.is_empty());
+    // Through three containers, and from a hand-written one.
+    put(
+        &ctx,
+        "/usr/lib/berth/containers/cache.json",
+        r#"{"Image": "localhost/busybox", "After": ["web"]}"#,
+    );
+    let e = run(&ctx, &with("db", |d| d.requires = vec!["cache".into()])).unwrap_err();
+    assert!(
+        e.detail.unwrap().contains("cycle db → cache → web → db"),
+        "cycle through the vendor definition"
+    );
+    // Wants orders nothing.
+    run(&ctx, &with("db", |d| d.wants = vec!["web".into()])).unwrap();
+    // The dry run refuses the same way.
+    let mut plan = with("db", |d| d.after = vec!["web".into()]);
+    plan.dry_run = true;
+    assert!(run(&ctx, &plan).is_err());
+    // A masked id is no definition in force.
+    put(&ctx, "/etc/berth/containers/gone.json", "");
+    std::fs::remove_file(ctx.paths.definition_file("gone")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", ctx.paths.definition_file("gone")).unwrap();
+    let e = run(&ctx, &with("web", |d| d.wants = vec!["gone".into()])).unwrap_err();
+    assert!(e.detail.unwrap().contains("masked"));
+}
+
+/// Deleting a container others Require is refused, naming them, unless
+/// forced; Wants/After dependents are warned about.
+#[test]
+fn delete_refuses_a_required_container_unless_forced() {
+    let (_d, ctx, _fake) = setup();
+    run(&ctx, &install("db", &[])).unwrap();
+    run(&ctx, &with("web", |d| d.requires = vec!["db".into()])).unwrap();
+    run(&ctx, &with("batch", |d| d.after = vec!["db".into()])).unwrap();
+    let e = run(&ctx, &delete("db", false)).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+    assert_eq!(e.message, "Other containers require this one.");
+    let detail = e.detail.clone().unwrap();
+    assert!(detail.contains("required by web ("), "{detail}");
+    assert!(!detail.contains("batch"), "{detail}");
+    assert!(detail.contains("--force"), "{detail}");
+    assert_eq!(e.data.unwrap()["RequiredBy"], serde_json::json!(["web"]));
+    assert!(stored(&ctx, "db").is_some(), "nothing deleted");
+    // batch only orders after db: deleting it is fine, batch is warned of.
+    let r = run(&ctx, &delete("db", true)).unwrap();
+    assert!(stored(&ctx, "db").is_none());
+    let w = r.success.warnings.join("\n");
+    assert!(w.contains("web requires db"), "{w}");
+    assert!(w.contains("batch names db in After"), "{w}");
+}
+
+/// `--group` acts on berth-<group>.target and waits for its job.
+#[test]
+fn group_commands_act_on_the_group_target() {
+    let (_d, ctx, fake) = setup();
+    for id in ["a", "b"] {
+        run(&ctx, &with(id, |d| d.group = Some("app".into()))).unwrap();
+    }
+    run(&ctx, &install("c", &[])).unwrap();
+    let group = |action, wait| jobs::GroupStateRequest {
+        group: "app".into(),
+        action,
+        wait,
+    };
+    for (action, call) in [
+        (jobs::GroupAction::Start, "wait Start berth-app.target"),
+        (jobs::GroupAction::Stop, "wait Stop berth-app.target"),
+        (jobs::GroupAction::Restart, "wait Restart berth-app.target"),
+    ] {
+        fake.0.borrow_mut().calls.clear();
+        let r = run(&ctx, &group(action, true)).unwrap();
+        assert_eq!(fake.0.borrow().calls, vec![call]);
+        assert_eq!(r.success.kind, SuccessKind::Ok);
+        assert_eq!(r.success.data["Members"], serde_json::json!(["a", "b"]));
+        assert_eq!(r.success.data["Unit"], "berth-app.target");
+        assert_eq!(r.success.data["JobResult"], "done");
+    }
+    fake.0.borrow_mut().calls.clear();
+    let r = run(&ctx, &group(jobs::GroupAction::Restart, false)).unwrap();
+    assert_eq!(r.success.kind, SuccessKind::Accepted);
+    assert_eq!(fake.0.borrow().calls, vec!["restart berth-app.target"]);
+    // Members' Started is theirs: a group stop leaves it.
+    assert!(!stored(&ctx, "a").unwrap().started);
+    // A failed job is this job's failure.
+    fake.0
+        .borrow_mut()
+        .job_results
+        .push_back("dependency".into());
+    let e = run(&ctx, &group(jobs::GroupAction::Start, true)).unwrap_err();
+    assert!(e.is(error::ERR_CONTAINER_START_FAILED), "{e}");
+    assert!(e
+        .detail
+        .unwrap()
+        .contains("berth-app.target: the job ended dependency"));
+    // No member: NotFound naming the group; a bad name: InvalidRequest.
+    let e = run(
+        &ctx,
+        &jobs::GroupStateRequest {
+            group: "nope".into(),
+            action: jobs::GroupAction::Start,
+            wait: true,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::NotFound);
+    assert!(e.to_string().contains("group nope"), "{e}");
+    let e = run(
+        &ctx,
+        &jobs::GroupStateRequest {
+            group: "Bad/Name".into(),
+            action: jobs::GroupAction::Start,
+            wait: true,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+    // The list shows the group.
+    let l = run(&ctx, &jobs::ListContainersRequest).unwrap();
+    let rows = l.success.data["Containers"].as_array().unwrap().clone();
+    assert_eq!(rows[0]["Group"], "app");
+    assert_eq!(rows[2]["Group"], serde_json::Value::Null);
+    let t = l.success.table.unwrap();
+    assert_eq!(t.header[5], "GROUP");
+    assert_eq!(t.rows[1][5], "app");
+}
+
+/// `berth status` shows the health of a container with Health (podman 5's
+/// `.State.Health`, podman 4's `.State.Healthcheck`), none without.
+#[test]
+fn status_shows_health_from_both_inspect_shapes() {
+    let (d, mut ctx, _fake) = setup();
+    ctx.podman = fake_podman14(d.path());
+    let f = d.path().join("fake");
+    run(
+        &ctx,
+        &with("web", |d| {
+            d.health = Some(berth_jobs::definition::Health {
+                cmd: vec!["/bin/check".into()],
+                ..Default::default()
+            })
+        }),
+    )
+    .unwrap();
+    run(&ctx, &install("plain", &[])).unwrap();
+    // `podman inspect --format {{json .State}}`, podman 5: `Health`.
+    let podman5 = r#"{"OciVersion":"1.2.0","Status":"running","Running":true,"Pid":4242,
+      "Health":{"Status":"unhealthy","FailingStreak":3,"Log":[
+        {"Start":"2026-12-01T10:00:00Z","End":"2026-12-01T10:00:01Z","ExitCode":0,"Output":"ok"},
+        {"Start":"2026-12-01T10:00:30Z","End":"2026-12-01T10:00:31Z","ExitCode":1,"Output":"curl: (7) Failed to connect\nto localhost port 80\n"}]}}"#;
+    std::fs::write(f.join("inspect.json"), podman5).unwrap();
+    let r = run(&ctx, &jobs::ContainerStatusRequest { id: "web".into() }).unwrap();
+    let h = &r.success.data["Health"];
+    assert_eq!(h["Status"], "unhealthy");
+    assert_eq!(h["FailingStreak"], 3);
+    assert_eq!(h["LastExitCode"], 1);
+    assert_eq!(
+        h["LastOutput"],
+        "curl: (7) Failed to connect to localhost port 80"
+    );
+    let m = r.success.message.unwrap();
+    assert!(
+        m.contains("health unhealthy (failing streak 3), last check: curl"),
+        "{m}"
+    );
+    // podman 4.x: `Healthcheck`.
+    let podman4 = r#"{"OciVersion":"1.0.2-dev","Status":"running","Running":true,
+      "Healthcheck":{"Status":"starting","FailingStreak":0,"Log":null}}"#;
+    std::fs::write(f.join("inspect.json"), podman4).unwrap();
+    let r = run(&ctx, &jobs::ContainerStatusRequest { id: "web".into() }).unwrap();
+    assert_eq!(r.success.data["Health"]["Status"], "starting");
+    assert_eq!(
+        r.success.data["Health"]["LastOutput"],
+        serde_json::Value::Null
+    );
+    // Stopped: the container is gone (removed on stop).
+    std::fs::remove_file(f.join("inspect.json")).unwrap();
+    let r = run(&ctx, &jobs::ContainerStatusRequest { id: "web".into() }).unwrap();
+    assert_eq!(r.success.data["Health"]["Status"], "unknown");
+    assert_eq!(
+        r.success.data["Health"]["Reason"],
+        "the container is not running"
+    );
+    // No Health: no health, and podman is not asked.
+    let before = podman_log(d.path());
+    let r = run(&ctx, &jobs::ContainerStatusRequest { id: "plain".into() }).unwrap();
+    assert!(r.success.data["Health"].is_null());
+    assert_eq!(podman_log(d.path()), before);
+}
+
+/// `podman auto-update --format json` as podman 5 prints it
+/// (cmd/podman/auto-update.go: MarshalIndent of Unit, Container,
+/// ContainerName, ContainerID, Image, Policy, Updated), with a unit that is
+/// not berth's.
+const AUTO_UPDATE_PODMAN5: &str = r#"[
+    {
+        "Unit": "berth-web.service",
+        "Container": "08fd34e533fd (berth-web)",
+        "ContainerName": "berth-web",
+        "ContainerID": "08fd34e533fd0a9e5fa4c4f29f3ac0d2d2fe1c4d1c09a7d6e8d6a4a07e2d9c1b",
+        "Image": "localhost/app:latest",
+        "Policy": "local",
+        "Updated": "true"
+    },
+    {
+        "Unit": "berth-app.service",
+        "Container": "be0889fd06f2 (berth-app)",
+        "ContainerName": "berth-app",
+        "ContainerID": "be0889fd06f252a2e5141b37072c6bada68563026cb2b2649f53394d87ccc338",
+        "Image": "localhost/api:latest",
+        "Policy": "local",
+        "Updated": "rolled back"
+    },
+    {
+        "Unit": "container-test.service",
+        "Container": "01f5c8113e84 (test)",
+        "ContainerName": "test",
+        "ContainerID": "01f5c8113e84b3f1b1d1b5f4e3e0c7a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0",
+        "Image": "registry.fedoraproject.org/fedora:latest",
+        "Policy": "registry",
+        "Updated": "failed"
+    }
+]"#;
+
+/// The same as podman 4.x prints it (the report's fields, without the
+/// split name and id of 4.4+).
+const AUTO_UPDATE_PODMAN4: &str = r#"[
+    {
+        "Unit": "berth-web.service",
+        "Container": "08fd34e533fd (berth-web)",
+        "Image": "localhost/app:latest",
+        "Policy": "local",
+        "Updated": "pending"
+    }
+]"#;
+
+#[test]
+fn update_reports_berth_units_from_podman_auto_update() {
+    let (d, mut ctx, _fake) = setup();
+    ctx.podman = fake_podman14(d.path());
+    let f = d.path().join("fake");
+    for id in ["web", "app"] {
+        run(
+            &ctx,
+            &with(id, |d| {
+                d.auto_update = Some(berth_jobs::definition::AutoUpdate::Local)
+            }),
+        )
+        .unwrap();
+    }
+    run(&ctx, &install("plain", &[])).unwrap();
+    std::fs::write(f.join("autoupdate.json"), AUTO_UPDATE_PODMAN5).unwrap();
+    // podman exits non-zero for the foreign unit's failure.
+    std::fs::write(f.join("autoupdate.rc"), "125").unwrap();
+    let all = jobs::AutoUpdateRequest::default();
+    let r = run(&ctx, &all).unwrap();
+    let data = &r.success.data;
+    assert_eq!(data["Updated"], serde_json::json!(["web"]));
+    assert_eq!(data["RolledBack"], serde_json::json!(["app"]));
+    assert_eq!(data["Failed"], serde_json::json!([]));
+    let ids: Vec<&str> = data["Containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["web", "app"], "container-test.service is not berth's");
+    let w = r.success.warnings.join("\n");
+    assert!(w.contains("app was rolled back"), "{w}");
+    assert!(
+        w.contains("auto-update"),
+        "podman's error is a warning: {w}"
+    );
+    assert!(podman_log(d.path()).contains("ARGV: auto-update --format json\n"));
+
+    // Dry run, podman 4's JSON, filtered to the ids.
+    std::fs::write(f.join("autoupdate.json"), AUTO_UPDATE_PODMAN4).unwrap();
+    std::fs::write(f.join("autoupdate.rc"), "0").unwrap();
+    let r = run(
+        &ctx,
+        &jobs::AutoUpdateRequest {
+            ids: vec!["app".into()],
+            dry_run: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(r.success.data["Containers"], serde_json::json!([]));
+    let r = run(
+        &ctx,
+        &jobs::AutoUpdateRequest {
+            ids: vec![],
+            dry_run: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(r.success.data["Pending"], serde_json::json!(["web"]));
+    assert!(podman_log(d.path()).contains("ARGV: auto-update --format json --dry-run\n"));
+
+    // A berth unit that failed fails the job (exit 1), with the report.
+    std::fs::write(
+        f.join("autoupdate.json"),
+        AUTO_UPDATE_PODMAN5.replace("\"rolled back\"", "\"failed\""),
+    )
+    .unwrap();
+    std::fs::write(f.join("autoupdate.rc"), "125").unwrap();
+    let e = run(&ctx, &all).unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::Error);
+    assert_eq!(e.kind.exit_code(), 1);
+    assert_eq!(e.data.unwrap()["Failed"], serde_json::json!(["app"]));
+
+    // An id without AutoUpdate, and one not installed.
+    let e = run(
+        &ctx,
+        &jobs::AutoUpdateRequest {
+            ids: vec!["plain".into()],
+            dry_run: false,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::InvalidRequest);
+    assert!(e.message.contains("plain has no AutoUpdate"), "{e}");
+    let e = run(
+        &ctx,
+        &jobs::AutoUpdateRequest {
+            ids: vec!["nope".into()],
+            dry_run: false,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, error::FailureKind::NotFound);
+}
+
+/// With ids, berth updates those containers only, as podman would: restart
+/// on the new image, and on a failed restart tag the old one back and
+/// restart again.
+#[test]
+fn update_with_ids_restarts_and_rolls_back_those_only() {
+    let (d, mut ctx, fake) = setup();
+    ctx.podman = fake_podman14(d.path());
+    let f = d.path().join("fake");
+    run(
+        &ctx,
+        &with("web", |d| {
+            d.auto_update = Some(berth_jobs::definition::AutoUpdate::Local)
+        }),
+    )
+    .unwrap();
+    let one = jobs::AutoUpdateRequest {
+        ids: vec!["web".into()],
+        dry_run: false,
+    };
+    // Same image: nothing to do.
+    std::fs::write(f.join("ctr-image"), "aaa\n").unwrap();
+    std::fs::write(f.join("image-id"), "aaa\n").unwrap();
+    fake.0.borrow_mut().calls.clear();
+    let r = run(&ctx, &one).unwrap();
+    assert_eq!(r.success.data["UpToDate"], serde_json::json!(["web"]));
+    assert!(!fake.0.borrow().calls.iter().any(|c| c.starts_with("wait")));
+    // A new image that starts.
+    std::fs::write(f.join("image-id"), "bbb\n").unwrap();
+    let r = run(&ctx, &one).unwrap();
+    assert_eq!(r.success.data["Updated"], serde_json::json!(["web"]));
+    assert!(fake
+        .0
+        .borrow()
+        .calls
+        .contains(&"wait Restart berth-web.service".to_owned()));
+    // A new image that does not: rolled back to the old one.
+    fake.0.borrow_mut().job_results = ["failed".to_owned(), "done".to_owned()].into();
+    let r = run(&ctx, &one).unwrap();
+    assert_eq!(r.success.data["RolledBack"], serde_json::json!(["web"]));
+    assert!(
+        podman_log(d.path()).contains("ARGV: tag aaa localhost/busybox\n"),
+        "{}",
+        podman_log(d.path())
+    );
+    assert!(!podman_log(d.path()).contains("auto-update"));
+    // Neither image starts: failed, exit 1.
+    fake.0.borrow_mut().job_results = ["failed".to_owned(), "failed".to_owned()].into();
+    let e = run(&ctx, &one).unwrap_err();
+    assert_eq!(e.data.unwrap()["Failed"], serde_json::json!(["web"]));
+}
+
+fn on_net(id: &str, net: &str) -> jobs::InstallContainerRequest {
+    with(id, |d| d.network = Some(net.into()))
+}
+
+/// A named network is created when missing and recorded; the last berth
+/// container leaving it removes it; a network berth did not create, one a
+/// definition in force names, or one another container uses stays.
+#[test]
+fn networks_are_created_owned_and_removed_when_unused() {
+    let (d, mut ctx, _fake) = setup();
+    ctx.podman = fake_podman14(d.path());
+    let net = |n: &str| d.path().join("fake/net").join(n);
+    let record = |n: &str| ctx.paths.state_dir().join("networks").join(n);
+
+    let r = run(&ctx, &on_net("a", "appnet")).unwrap();
+    assert!(net("appnet").exists());
+    assert!(record("appnet").exists());
+    assert_eq!(r.success.data["CreatedNetwork"], "appnet");
+    run(&ctx, &on_net("b", "appnet")).unwrap();
+    assert_eq!(
+        podman_log(d.path()).matches("network create").count(),
+        1,
+        "created once"
+    );
+    run(&ctx, &delete("a", false)).unwrap();
+    assert!(net("appnet").exists(), "b still uses it");
+    let r = run(&ctx, &delete("b", false)).unwrap();
+    assert!(!net("appnet").exists());
+    assert!(!record("appnet").exists());
+    assert_eq!(
+        r.success.data["RemovedNetworks"],
+        serde_json::json!(["appnet"])
+    );
+
+    // Not berth's: used, never removed.
+    std::fs::write(net("theirs"), "").unwrap();
+    run(&ctx, &on_net("c", "theirs")).unwrap();
+    run(&ctx, &delete("c", false)).unwrap();
+    assert!(net("theirs").exists());
+    assert!(!podman_log(d.path()).contains("network rm theirs"));
+
+    // Modes and podman's default network are never created.
+    for mode in ["host", "none", "bridge"] {
+        run(&ctx, &on_net("m", mode)).unwrap();
+    }
+    assert!(!podman_log(d.path()).contains("network exists host"));
+
+    // A vendor definition on the network keeps it alive.
+    run(&ctx, &on_net("e", "shared")).unwrap();
+    put(
+        &ctx,
+        "/usr/lib/berth/containers/vend.json",
+        r#"{"Image": "localhost/busybox", "Network": "shared"}"#,
+    );
+    run(&ctx, &delete("e", false)).unwrap();
+    assert!(net("shared").exists());
+    // Another container (not berth's) on it: podman refuses, berth keeps
+    // the record and removes it at a later job once it is free.
+    std::fs::remove_file(
+        ctx.paths
+            .search_path()
+            .real(Path::new("/usr/lib/berth/containers/vend.json")),
+    )
+    .unwrap();
+    std::fs::write(net("shared.inuse"), "").unwrap();
+    run(&ctx, &install("x", &[])).unwrap();
+    assert!(net("shared").exists());
+    assert!(record("shared").exists());
+    std::fs::remove_file(net("shared.inuse")).unwrap();
+    run(&ctx, &install("y", &[])).unwrap();
+    assert!(!net("shared").exists());
+    assert!(!record("shared").exists());
+
+    // An update that moves the last container off a network removes it.
+    run(&ctx, &on_net("f", "old")).unwrap();
+    let r = run(&ctx, &on_net("f", "new")).unwrap();
+    assert!(!net("old").exists());
+    assert!(net("new").exists());
+    assert!(r.success.message.unwrap().contains("removed network old"));
+}
+
+/// A failed install removes the network it just created, and only that.
+#[test]
+fn a_failed_install_removes_the_network_it_created() {
+    let (d, mut ctx, fake) = setup();
+    ctx.podman = fake_podman14(d.path());
+    let net = |n: &str| d.path().join("fake/net").join(n);
+    std::fs::write(net("theirs"), "").unwrap();
+    fake.0.borrow_mut().fail_reload = true;
+    assert!(run(&ctx, &on_net("a", "fresh")).is_err());
+    assert!(run(&ctx, &on_net("b", "theirs")).is_err());
+    assert!(!net("fresh").exists());
+    assert!(!ctx.paths.state_dir().join("networks/fresh").exists());
+    assert!(net("theirs").exists());
+    assert!(stored(&ctx, "a").is_none());
+}
+
+/// `berth inspect` shows the units as the generator writes them: a
+/// dependency on a socket-activated container is on its socket.
+#[test]
+fn inspect_renders_dependencies_as_the_generator_does() {
+    let (_d, ctx, _fake) = setup();
+    let mut db = install("db", &[(5432, 0)]);
+    db.definition.socket_activation = true;
+    db.definition.skip_socket_proxy = true;
+    run(&ctx, &db).unwrap();
+    let mut web = install("web", &[]);
+    web.definition.requires = vec!["db".into()];
+    run(&ctx, &web).unwrap();
+    let i = run(&ctx, &jobs::InspectContainerRequest { id: "web".into() }).unwrap();
+    let service = i.success.data["Units"][0]["Content"].as_str().unwrap();
+    assert!(service.contains("Requires=berth-db.socket"), "{service}");
 }

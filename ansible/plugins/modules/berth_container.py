@@ -44,10 +44,19 @@ options:
       - C(restarted) installs it and restarts its service (always changed,
         unless the install itself restarted it).
       - C(absent) deletes the container (C(berth delete)); its named
-        volumes are kept.
+        volumes are kept. A container that others name in C(Requires) is
+        not deleted (the task fails naming them) unless C(force) is set.
     type: str
     choices: [present, absent, started, stopped, restarted]
     default: present
+  force:
+    description:
+      - With C(state=absent), delete the container even when other
+        containers name it in C(Requires) (C(berth delete --force)):
+        systemd stops them with it and they fail to start until it is
+        installed again.
+    type: bool
+    default: false
   definition:
     description:
       - The definition as a dict with berth.json(5)'s field names exactly
@@ -216,6 +225,7 @@ def main():
             choices=["present", "absent", "started", "stopped", "restarted"],
         ),
         definition=dict(type="dict"),
+        force=dict(type="bool", default=False),
         restart_on_change=dict(type="bool", default=True),
         unmask=dict(type="bool", default=False),
         request_seed=dict(type="str"),
@@ -249,7 +259,8 @@ def main():
                 if module.check_mode:
                     result["changed"] = True
                 else:
-                    call("delete", ["delete", cid], {"Id": cid})
+                    args = ["delete", cid] + (["--force"] if p["force"] else [])
+                    call("delete", args, {"Id": cid})
             module.exit_json(**result)
 
         definition = p["definition"]

@@ -117,7 +117,7 @@ fn throttle(
 /// Every state between states (what [`UnitState::is_changing`] means).
 ///
 /// [`UnitState::is_changing`]: crate::systemd::UnitState::is_changing
-const CHANGING: &[&str] = &["activating", "deactivating", "reloading", "refreshing"];
+pub(crate) const CHANGING: &[&str] = &["activating", "deactivating", "reloading", "refreshing"];
 
 /// Start (`started`) or stop container `id`: persist `Started` (rewrite the
 /// definition and daemon-reload when it changes), then start or stop its

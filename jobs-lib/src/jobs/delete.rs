@@ -6,6 +6,13 @@
 //! Data survives `berth delete`: the container's named volumes are kept
 //! unless the request says `volumes` (`berth delete --volumes`).
 //!
+//! A container that others `Require` is not deleted unless the request
+//! says `force` (`berth delete --force`): the refusal names them, since
+//! systemd would stop them with it and they would fail to start until it
+//! is back ([`crate::deps`]); dependents by `Wants` or `After` only are
+//! warned about. The last container leaving a network berth created
+//! removes it ([`crate::networks`]).
+//!
 //! Crash points: `delete-stopped`, `delete-removed`.
 
 use super::{all_units, begin_mutation, check_id, Job};
@@ -15,12 +22,14 @@ use crate::response::{JobResponse, Success};
 use std::time::{Duration, Instant};
 
 /// Delete container `id`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DeleteContainerRequest {
     /// The container id.
     pub id: String,
     /// Also remove its named volumes (`berth-<id>-*`): its data.
     pub volumes: bool,
+    /// Delete it even when other containers `Require` it.
+    pub force: bool,
 }
 
 impl Job for DeleteContainerRequest {
@@ -55,6 +64,7 @@ impl Job for DeleteContainerRequest {
                 ctx.paths.definitions_dir().display()
             )));
         }
+        let dependents = crate::deps::check_delete(ctx, id, self.force)?;
         // An unreadable definition is still deleted; its units have the
         // names every container's units have.
         let units = match store.load(id) {
@@ -91,6 +101,9 @@ impl Job for DeleteContainerRequest {
         // The definition is gone: what fails now is a warning, and the
         // pending mark stays so the next job retries the release.
         let mut done = Success::ok();
+        for w in dependents {
+            done = done.warn(w);
+        }
         if let Err(e) = ctx.systemd.daemon_reload() {
             done = done.warn(format!("daemon-reload: {e}"));
         }
@@ -105,12 +118,19 @@ impl Job for DeleteContainerRequest {
                 Err(e) => done = done.warn(format!("{id} is deleted but its volumes are not: {e}")),
             }
         }
+        // The last container on a network berth created takes it along.
+        let networks = crate::networks::release_unused(ctx);
         let mut message = format!("deleted {id}");
         if !removed.is_empty() {
             message.push_str(&format!("; removed volumes {}", removed.join(", ")));
         }
+        if !networks.is_empty() {
+            message.push_str(&format!("; removed network {}", networks.join(", ")));
+        }
         Ok(done
-            .data(serde_json::json!({ "Id": id, "RemovedVolumes": removed, "Changed": true }))
+            .data(serde_json::json!({
+                "Id": id, "RemovedVolumes": removed, "RemovedNetworks": networks, "Changed": true,
+            }))
             .message(message))
     }
 }

@@ -61,6 +61,7 @@ impl Job for InspectContainerRequest {
         }
         data["Definition"] = serde_json::from_str(&shown.to_json()).unwrap_or_default();
         use berth_generator::render::{render_with_drop_ins, InstallPaths};
+        let peers = crate::in_force::InForce::read(ctx.paths.search_path()).socket_modes;
         let drop_ins: Vec<String> = found
             .drop_ins
             .paths()
@@ -73,6 +74,7 @@ impl Job for InspectContainerRequest {
             &drop_ins,
             &def,
             &InstallPaths::built_in(),
+            &peers,
         ) {
             Ok(r) => r
                 .units

@@ -6,8 +6,13 @@
 //! an id that exists updates it and keeps its ports (matched by `Internal`,
 //! as geard did), MCS level and user.
 //!
+//! Dependencies (`Requires`, `Wants`, `After`) are checked first against
+//! the definitions in force ([`crate::deps`]); a named `Network` is
+//! created when missing, after the user and before the definition, and
+//! removed again by a rollback ([`crate::networks`]).
+//!
 //! Crash points (`BERTH_CRASH_AT`): `locked`, `ports`, `mcs`, `user`,
-//! `definition-temp`, `definition`, `reload`, `started`.
+//! `network`, `definition-temp`, `definition`, `reload`, `started`.
 
 use super::{begin_mutation, check_id, ports_json, start_units, Job};
 use crate::context::Context;
@@ -59,6 +64,8 @@ struct Progress {
     restarted: bool,
     /// A running container was left on its old units (`no_restart`).
     stale: bool,
+    /// The podman network this install created (removed on rollback).
+    network: Option<String>,
 }
 
 impl Job for InstallContainerRequest {
@@ -119,6 +126,17 @@ impl Job for InstallContainerRequest {
         let mut progress = Progress::default();
         match self.install(ctx, old.as_ref(), resp, &mut progress) {
             Ok(mut s) => {
+                // Moved off a network berth created: it goes once nothing
+                // uses it (now, or at a later job while the old container
+                // still runs on it).
+                let old_net = old
+                    .as_ref()
+                    .and_then(|o| crate::networks::named(&o.definition));
+                if old_net.is_some() && old_net != crate::networks::named(&self.definition) {
+                    for n in crate::networks::release_unused(ctx) {
+                        s.message = s.message.map(|m| format!("{m}; removed network {n}"));
+                    }
+                }
                 // The new definition is in force: what fails from here on
                 // is a warning, and the pending mark stays for the next
                 // job to retry. A fresh install claimed exactly what it
@@ -168,6 +186,9 @@ impl InstallContainerRequest {
     ) -> Result<Success, JobError> {
         let id = self.id.as_str();
         let mut def = self.definition.clone();
+        // Dependencies name containers in force and form no cycle: checked
+        // first, as the request's own validity.
+        let dependency_warnings = crate::deps::check_install(ctx, id, &def)?;
         // Pulled before anything is reserved or written, so a bad image
         // reference fails here, in one line, and the first client of a
         // socket-activated container does not wait for a pull.
@@ -205,7 +226,13 @@ impl InstallContainerRequest {
         // directory) still apply over it, so what is in force, compared
         // and started below, is their merge, checked before it is written.
         let (in_force, drop_ins) = ctx.store().in_force_with(id, &def)?;
-        let changed = old.is_none_or(|o| o.definition.to_json() != in_force.to_json());
+        // The network exists before any unit naming it does (the one in
+        // force: a drop-in may name it).
+        progress.network = crate::networks::on_install(ctx, id, &in_force)?;
+        ctx.crash_point("network");
+
+        let changed = old.is_none_or(|o| o.definition.to_json() != in_force.to_json())
+            || progress.network.is_some();
         let restart = match old {
             Some(o) if changed => changed_units(id, &o.definition, &in_force),
             _ => Vec::new(),
@@ -299,7 +326,12 @@ impl InstallContainerRequest {
             // host->container, as podman and `berth list` print them.
             .map(|p| match p.backend {
                 Some(b) => format!("{}->{} (backend {b})", p.external, p.internal),
-                None => format!("{}->{}", p.external, p.internal),
+                None => format!(
+                    "{}->{}{}",
+                    p.external,
+                    p.internal,
+                    p.protocol().port_suffix()
+                ),
             })
             .collect();
         let mut message = if changed {
@@ -320,6 +352,9 @@ impl InstallContainerRequest {
             let d: Vec<String> = drop_ins.iter().map(|p| p.display().to_string()).collect();
             message.push_str(&format!("; with drop-ins {}", d.join(", ")));
         }
+        if let Some(n) = &progress.network {
+            message.push_str(&format!("; created network {n}"));
+        }
         if !restarted.is_empty() {
             message.push_str(&format!("; restarted {}", restarted.join(", ")));
         }
@@ -328,6 +363,7 @@ impl InstallContainerRequest {
                 "; {id} runs the old definition until restarted (berth restart {id})"
             ));
         }
+        warnings.extend(dependency_warnings);
         kind.warnings = warnings;
         // What the definition asks for and berth ignores (`Simple`) is said
         // in the reply's warnings, as the generator logs it at boot.
@@ -345,6 +381,7 @@ impl InstallContainerRequest {
                 "Changed": changed,
                 "Restarted": restarted,
                 "RestartNeeded": restart_needed,
+                "CreatedNetwork": progress.network,
             }))
             .message(message))
     }
@@ -361,6 +398,7 @@ impl InstallContainerRequest {
         }
         let old = store.load(id).ok().flatten().map(|l| l.definition);
         let mut def = self.definition.clone();
+        crate::deps::check_install(ctx, id, &def)?;
         crate::volumes::on_install(ctx, old.as_ref(), &mut def);
         if let Some(o) = &old {
             let table = ctx.ports();
@@ -601,6 +639,9 @@ impl InstallContainerRequest {
             if let Err(e) = ctx.systemd.daemon_reload() {
                 ctx.info(&format!("error: daemon-reload after rollback: {e}"));
             }
+        }
+        if let Some(n) = &progress.network {
+            crate::networks::roll_back(ctx, n);
         }
         store.settle(&self.id)
     }

@@ -47,7 +47,9 @@ impl Job for ListContainersRequest {
             .store()
             .list()
             .map_err(|e| ERR_LIST_CONTAINERS_FAILED.detail(e))?;
-        let mut table = Table::new(&["ID", "SOURCE", "STARTED", "ACTIVE", "SUB", "PORTS", "IMAGE"]);
+        let mut table = Table::new(&[
+            "ID", "SOURCE", "STARTED", "ACTIVE", "SUB", "GROUP", "PORTS", "IMAGE",
+        ]);
         let mut rows = Vec::new();
         for l in &listed {
             let source = source_label(l);
@@ -64,6 +66,7 @@ impl Job for ListContainersRequest {
                         "masked".into(),
                         "-".into(),
                         String::new(),
+                        String::new(),
                         format!("(masked: {} -> /dev/null)", path.display()),
                     ]);
                     json!({"Masked": true})
@@ -77,6 +80,7 @@ impl Job for ListContainersRequest {
                         "-".into(),
                         active.clone(),
                         sub.clone(),
+                        String::new(),
                         String::new(),
                         format!("(invalid: {})", one_line(e)),
                     ]);
@@ -92,7 +96,14 @@ impl Job for ListContainersRequest {
                     let ports: Vec<String> = d
                         .ports
                         .iter()
-                        .map(|p| format!("{}->{}", p.external, p.internal))
+                        .map(|p| {
+                            format!(
+                                "{}->{}{}",
+                                p.external,
+                                p.internal,
+                                p.protocol().port_suffix()
+                            )
+                        })
                         .collect();
                     table.row(vec![
                         l.id.clone(),
@@ -100,12 +111,14 @@ impl Job for ListContainersRequest {
                         if d.started { "yes" } else { "no" }.into(),
                         active.clone(),
                         sub.clone(),
+                        d.group.clone().unwrap_or_default(),
                         ports.join(","),
                         d.image.clone(),
                     ]);
                     json!({
                         "Image": d.image, "Started": d.started, "Ports": d.ports,
                         "Unit": unit, "ActiveState": active, "SubState": sub,
+                        "Group": d.group,
                     })
                 }
             };

@@ -6,6 +6,7 @@ mod content;
 mod control;
 mod delete;
 mod environment;
+mod group;
 mod images;
 mod inspect;
 mod install;
@@ -17,6 +18,7 @@ mod query;
 mod run;
 mod secrets;
 pub mod transient;
+mod update;
 mod volumes;
 
 pub use build::{build_unit, is_step_line, BuildImageRequest, ListBuildsRequest, BUILDS_DIR};
@@ -26,6 +28,7 @@ pub use control::{
 };
 pub use delete::DeleteContainerRequest;
 pub use environment::{GetEnvironmentRequest, PatchEnvironmentRequest, PutEnvironmentRequest};
+pub use group::{members as group_members, GroupAction, GroupStateRequest};
 pub use images::ListImagesRequest;
 pub use inspect::InspectContainerRequest;
 pub use install::InstallContainerRequest;
@@ -38,6 +41,7 @@ pub use query::{
 };
 pub use run::RunContainerRequest;
 pub use secrets::{CreateSecretRequest, ListSecretsRequest, RemoveSecretRequest, MAX_SECRET_BYTES};
+pub use update::{AutoUpdateRequest, UpdateEntry};
 pub use volumes::{ListVolumesRequest, RemoveVolumeRequest};
 
 use crate::context::Context;
@@ -220,5 +224,8 @@ pub(crate) fn begin_mutation(ctx: &Context) -> Result<crate::context::LockGuard<
             "warning: reservations not reconciled with the definitions in force: {e}"
         ));
     }
+    // Networks berth created that nothing names any more (a dead job's,
+    // or one a container still used when it left).
+    crate::networks::release_unused(ctx);
     Ok(g)
 }

@@ -46,9 +46,11 @@ impl Job for PurgeContainersRequest {
             ) {
                 continue;
             }
+            // Everything berth installed goes, dependents included.
             let job = DeleteContainerRequest {
                 id: l.id.clone(),
                 volumes: false,
+                force: true,
             };
             match job.execute(ctx, resp) {
                 Ok(_) => deleted.push(l.id),

@@ -131,7 +131,15 @@ impl Job for ContainerStatusRequest {
             Ok(d) => {
                 data["Image"] = d.image.clone().into();
                 data["Started"] = d.started.into();
-                format!("image {}", d.image)
+                data["Group"] = d.group.clone().into();
+                data["Health"] = serde_json::Value::Null;
+                let mut what = format!("image {}", d.image);
+                if d.health.is_some() {
+                    let (health, line) = health_of(ctx, id);
+                    data["Health"] = health;
+                    what.push_str(&format!("; {line}"));
+                }
+                what
             }
             Err(e) => format!("invalid: {}", one_line(e)),
         };
@@ -143,6 +151,38 @@ impl Job for ContainerStatusRequest {
                 found.origin()
             ))
             .table(table))
+    }
+}
+
+/// The health of container `id` (which has `Health`) as data and as a
+/// line: podman's state, or `Status: unknown` with why podman could not
+/// tell (berth's units remove the container on stop, so a stopped one has
+/// none).
+fn health_of(ctx: &Context, id: &str) -> (serde_json::Value, String) {
+    match crate::podman::health(ctx, &crate::definition::names::container_name(id)) {
+        Ok(Some(h)) => {
+            let mut line = format!("health {} (failing streak {})", h.status, h.failing_streak);
+            if let Some(o) = h.last_output.as_deref().filter(|o| !o.is_empty()) {
+                line.push_str(&format!(", last check: {o}"));
+            }
+            (serde_json::to_value(&h).expect("health serializes"), line)
+        }
+        Ok(None) => (
+            serde_json::json!({"Status": "unknown", "Reason": "podman reports no health check"}),
+            "health unknown (podman reports no health check)".to_owned(),
+        ),
+        Err(e) => {
+            let why = match &e {
+                crate::podman::PodmanError::Run(h) if h.code == Some(125) => {
+                    "the container is not running".to_owned()
+                }
+                other => other.to_string(),
+            };
+            (
+                serde_json::json!({"Status": "unknown", "Reason": why}),
+                format!("health unknown ({why})"),
+            )
+        }
     }
 }
 
@@ -259,7 +299,7 @@ impl Job for ContainerPortsRequest {
         let mut table = Table::new(&["INTERNAL", "EXTERNAL", "BACKEND"]);
         for p in &l.definition.ports {
             table.row(vec![
-                p.internal.to_string(),
+                format!("{}{}", p.internal, p.protocol().port_suffix()),
                 p.external.to_string(),
                 p.backend.map(|b| b.to_string()).unwrap_or_default(),
             ]);

@@ -57,10 +57,11 @@ impl RunContainerRequest {
             a.push(format!("--env-file={}", f.display()));
         }
         for p in &self.ports {
+            let proto = p.protocol().port_suffix();
             if p.external == 0 {
-                a.push(format!("--publish={}", p.internal));
+                a.push(format!("--publish={}{proto}", p.internal));
             } else {
-                a.push(format!("--publish={}:{}", p.external, p.internal));
+                a.push(format!("--publish={}:{}{proto}", p.external, p.internal));
             }
         }
         for v in &self.volumes {
@@ -172,5 +173,46 @@ impl Job for RunContainerRequest {
                 .with_data(data));
         }
         Ok(Success::ok().data(data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::Protocol;
+
+    /// UDP ports are published as UDP (`/udp`), TCP ones as before.
+    #[test]
+    fn udp_ports_publish_as_udp() {
+        let port = |internal, external, protocol| PortPair {
+            internal,
+            external,
+            backend: None,
+            proxy_protocol: None,
+            protocol,
+        };
+        let r = RunContainerRequest {
+            image: "localhost/dns".into(),
+            ports: vec![
+                port(53, 5353, None),
+                port(53, 5353, Some(Protocol::Udp)),
+                port(123, 0, Some(Protocol::Udp)),
+            ],
+            ..RunContainerRequest::default()
+        };
+        let a = r.argv("/usr/bin/podman", "berth-run-x", None);
+        let publish: Vec<&str> = a
+            .iter()
+            .filter(|w| w.starts_with("--publish"))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            publish,
+            [
+                "--publish=5353:53",
+                "--publish=5353:53/udp",
+                "--publish=123/udp"
+            ]
+        );
     }
 }

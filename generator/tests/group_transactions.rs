@@ -1,0 +1,131 @@
+//! What systemd itself starts for the units of fixture tree 16 (groups):
+//! `systemd --test` builds the start transaction of a unit over the
+//! generated units and dumps its jobs ("Action: <unit> -> start"), so the
+//! tests read systemd's own answer to "what starts at boot" and "what does
+//! starting a group start".
+//!
+//! At boot (`berth.target`, what `Started` links into) only the `Started`
+//! members start, and what they require; the group target is not pulled
+//! in, so a member that is not `Started` stays stopped. Starting the group
+//! target starts every member: the socket of a socket-activated one (which
+//! keeps scaling to zero), the service of any other.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+/// The units `systemd --test` would start for `unit`, with the fixture's
+/// units (and `berth.target`) first on the unit path.
+fn start_jobs(units: &Path, unit: &str) -> BTreeSet<String> {
+    std::fs::copy(
+        repo().join("units/berth.target"),
+        units.join("berth.target"),
+    )
+    .unwrap();
+    let mut dir = Some(units);
+    while let Some(d) = dir {
+        if d == Path::new("/") || d == std::env::temp_dir() {
+            break;
+        }
+        let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+        dir = d.parent();
+    }
+    for e in std::fs::read_dir(units).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let mut cmd = Command::new("/usr/lib/systemd/systemd");
+    cmd.args(["--test", "--system", "--no-pager"])
+        .arg(format!("--unit={unit}"))
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", units.display()))
+        .env("SYSTEMD_LOG_LEVEL", "err");
+    // systemd --test refuses to run as root.
+    if unsafe { geteuid() } == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().expect("systemd is not installed");
+    assert!(
+        out.status.success(),
+        "systemd --test failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = String::from_utf8_lossy(&out.stdout);
+    let jobs = dump
+        .split_once("By jobs")
+        .expect("systemd --test dumps its jobs")
+        .1;
+    jobs.lines()
+        .filter_map(|l| l.trim().strip_prefix("Action: "))
+        .filter_map(|a| a.strip_suffix(" -> start"))
+        .filter(|u| u.starts_with("berth"))
+        .map(str::to_owned)
+        .collect()
+}
+
+extern "C" {
+    fn geteuid() -> u32;
+}
+
+fn generated() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_generator(
+        &repo().join("tests/generator/16-groups-auto-update"),
+        &tmp.path().join("normal"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "tree 16 holds two rejected definitions"
+    );
+    tmp
+}
+
+fn set(units: &[&str]) -> BTreeSet<String> {
+    units.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn boot_starts_started_members_only() {
+    let tmp = generated();
+    let units = tmp.path().join("normal");
+    // shop-web is Started and requires shop-db; shop-api (socket) is in
+    // the group but not Started, and the group target is not pulled in.
+    assert_eq!(
+        start_jobs(&units, "berth.target"),
+        set(&[
+            "berth-shop-db.service",
+            "berth-shop-web.service",
+            "berth.target"
+        ])
+    );
+    // tools is Started through its socket.
+    assert_eq!(
+        start_jobs(&units, "sockets.target"),
+        set(&["berth-tools.socket"])
+    );
+}
+
+#[test]
+fn starting_a_group_starts_every_member() {
+    let tmp = generated();
+    let units = tmp.path().join("normal");
+    assert_eq!(
+        start_jobs(&units, "berth-shop.target"),
+        set(&[
+            "berth-shop-api.socket",
+            "berth-shop-db.service",
+            "berth-shop-web.service",
+            "berth-shop.target",
+        ])
+    );
+    assert_eq!(
+        start_jobs(&units, "berth-ops.target"),
+        set(&["berth-ops.target", "berth-tools.socket"])
+    );
+}
