@@ -7,7 +7,8 @@
 //! that the contract is written once: the model and its validation, the
 //! one parser for stored definitions and install request bodies, the id
 //! rule, unit/container/user names ([`names`]), the search path with
-//! shadowing and masking ([`search`]) and the field/rule error. The
+//! shadowing and masking ([`search`]), drop-in merging ([`dropin`]) and
+//! the field/rule error. The
 //! generator links it alone, so it depends on serde, serde_json and
 //! thiserror only.
 //!
@@ -16,6 +17,7 @@
 //! authority and the tests keep both in step.
 
 pub mod atomic;
+pub mod dropin;
 mod error;
 mod image;
 pub mod names;
@@ -25,6 +27,7 @@ pub mod search;
 mod serde_helpers;
 pub(crate) mod validate;
 
+pub use dropin::{DropIn, DropIns, Layers};
 pub use error::{DefinitionError, FieldError, IdError};
 pub use image::validate_image_reference;
 pub use orchestration::{MAX_HEALTH_RETRIES, MAX_HEALTH_SECONDS, RESERVED_GROUPS};
@@ -692,6 +695,17 @@ impl Definition {
         Ok(def)
     }
 
+    /// Parses and validates a stored definition from an already merged
+    /// JSON document (a definition with its drop-ins,
+    /// [`dropin::Layers::definition`]).
+    ///
+    /// Errors: as [`Definition::from_json`].
+    pub fn from_json_value(v: serde_json::Value) -> Result<Definition, FieldError> {
+        let def = serde_helpers::from_value(v)?;
+        def.validate()?;
+        Ok(def)
+    }
+
     fn parse(bytes: &[u8]) -> Result<Definition, FieldError> {
         if bytes.len() > MAX_DEFINITION_BYTES {
             return Err(FieldError::new(
@@ -755,13 +769,18 @@ impl Definition {
 pub struct LoadedDefinition {
     /// The container id (the file name without `.json`).
     pub id: String,
-    /// Where it was read from.
+    /// Where it was read from (the base file).
     pub path: PathBuf,
-    /// The validated definition.
+    /// The drop-ins merged over it, in the order applied (`DropInPaths`).
+    pub drop_ins: Vec<PathBuf>,
+    /// The validated definition (with its drop-ins merged).
     pub definition: Definition,
 }
 
-/// Reads and validates `<dir>/<id>.json`; the id is taken from the file name.
+/// Reads and validates `<dir>/<id>.json` alone; the id is taken from the
+/// file name. The definition in force, with its drop-ins merged, is
+/// [`Candidate::load`]'s (found by [`SearchPath::find`] or
+/// [`SearchPath::discover`]).
 ///
 /// Errors: [`DefinitionError`] naming the file, and the field and rule where
 /// one was broken.
@@ -790,6 +809,7 @@ pub fn load_file_as(path: &Path, read_from: &Path) -> Result<LoadedDefinition, D
     Ok(LoadedDefinition {
         id,
         path: path.to_owned(),
+        drop_ins: Vec::new(),
         definition,
     })
 }
@@ -807,7 +827,7 @@ pub fn id_from_path(path: &Path) -> Result<String, IdError> {
 
 /// Reads at most one byte more than [`MAX_DEFINITION_BYTES`], so a huge file
 /// is rejected without being read whole.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut buf = Vec::with_capacity(4096);
     std::fs::File::open(path)?

@@ -2,13 +2,16 @@
 //! the jobs share: the first directory holding `<id>.json` wins, and the
 //! same file name in a later directory is shadowed. A definition that
 //! resolves to a character device (a symlink to `/dev/null`) masks the id,
-//! as systemd masks units.
+//! as systemd masks units. Each candidate carries its drop-ins
+//! (`<id>.json.d/*.json`, see [`crate::dropin`]) and [`Candidate::load`]
+//! merges them: the one loader the generator and the jobs use.
 //!
 //! Paths are kept twice: as the host sees them (`/etc/berth/containers/…`,
 //! what logs, `SourcePath=` and replies name) and as they are read and
 //! written (under a test root such as `BERTH_ROOT`, `BERTH_GENERATOR_ROOT`).
 
-use crate::{load_file_as, DefinitionError, LoadedDefinition};
+use crate::dropin::{read_object, DropIns, Layers, DROP_IN_DIR_SUFFIX};
+use crate::{id_from_path, load_file_as, DefinitionError, LoadedDefinition};
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -86,9 +89,9 @@ impl SearchPath {
 
     /// The definition file for `id` in force, if any: the first directory
     /// holding `<id>.json` (of any file type, so a mask or a dangling link
-    /// is found, never skipped), with the later ones as shadowed. The id is
-    /// not validated here; an id that is not one path component finds
-    /// nothing.
+    /// is found, never skipped), with the later ones as shadowed, and its
+    /// drop-ins (none for a mask). The id is not validated here; an id
+    /// that is not one path component finds nothing.
     ///
     /// Errors: a directory or file that exists but cannot be examined.
     pub fn find(&self, id: &str) -> io::Result<Option<Candidate>> {
@@ -116,22 +119,42 @@ impl SearchPath {
                         dir_index: index,
                         masked,
                         shadowed: Vec::new(),
+                        drop_ins: DropIns::default(),
                     })
                 }
             }
         }
+        if let Some(c) = found.as_mut().filter(|c| !c.masked) {
+            c.drop_ins = self.drop_ins(id);
+        }
         Ok(found)
     }
 
+    /// The drop-ins of `id` in every directory, whether or not a
+    /// definition exists (an install checks what they would make of it).
+    pub fn drop_ins(&self, id: &str) -> DropIns {
+        let dirs: Vec<(PathBuf, PathBuf)> = self
+            .dirs
+            .iter()
+            .map(|d| (d.clone(), self.real(d)))
+            .collect();
+        DropIns::collect(id, &dirs)
+    }
+
     /// Lists the definition files on the search path, one per stem, sorted
-    /// by stem so that output order never depends on directory order.
+    /// by stem so that output order never depends on directory order, each
+    /// with its drop-ins.
     ///
     /// Files not ending in `.json` and hidden files are ignored; a missing
     /// directory is not an error; a directory that cannot be listed is
-    /// reported and the others are still listed.
-    pub fn discover(&self) -> (Vec<Candidate>, Vec<ListError>) {
+    /// reported and the others are still listed. Drop-in directories
+    /// without a definition are listed in [`Discovery::orphans`].
+    pub fn discover(&self) -> Discovery {
         let mut found: BTreeMap<OsString, Candidate> = BTreeMap::new();
         let mut errors = Vec::new();
+        // Stem → directories (by index) holding `<stem>.json.d`, so only
+        // drop-in directories that exist are read.
+        let mut drop_in_dirs: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (index, dir) in self.dirs.iter().enumerate() {
             let real_dir = self.real(dir);
             let entries = match std::fs::read_dir(&real_dir) {
@@ -157,6 +180,10 @@ impl SearchPath {
                     }
                 };
                 let name = entry.file_name();
+                if let Some(stem) = drop_in_dir_stem(&name) {
+                    drop_in_dirs.entry(stem).or_default().push(index);
+                    continue;
+                }
                 let Some(stem) = definition_stem(&name) else {
                     continue;
                 };
@@ -181,12 +208,64 @@ impl SearchPath {
                         dir_index: index,
                         masked,
                         shadowed: Vec::new(),
+                        drop_ins: DropIns::default(),
                     },
                 );
             }
         }
-        (found.into_values().collect(), errors)
+        let mut candidates: Vec<Candidate> = found.into_values().collect();
+        // By stem: the list is in file-name order, which is not stem order
+        // (`a.b.json` sorts before `a.json`).
+        let by_stem: BTreeMap<String, usize> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.stem.clone(), i))
+            .collect();
+        let mut orphans = Vec::new();
+        for (stem, indexes) in drop_in_dirs {
+            let dirs: Vec<(PathBuf, PathBuf)> = indexes
+                .iter()
+                .map(|&i| (self.dirs[i].clone(), self.real(&self.dirs[i])))
+                .collect();
+            match by_stem.get(&stem).map(|&i| &mut candidates[i]) {
+                Some(c) if !c.masked => c.drop_ins = DropIns::collect(&stem, &dirs),
+                Some(_) => {}
+                None => orphans.extend(
+                    dirs.into_iter()
+                        .map(|(d, _)| d.join(format!("{stem}{DROP_IN_DIR_SUFFIX}"))),
+                ),
+            }
+        }
+        orphans.sort();
+        Discovery {
+            candidates,
+            errors,
+            orphans,
+        }
     }
+}
+
+/// What [`SearchPath::discover`] found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// One definition per stem, sorted by stem.
+    pub candidates: Vec<Candidate>,
+    /// Directories that exist but could not be listed.
+    pub errors: Vec<ListError>,
+    /// Drop-in directories (`<id>.json.d`, as the host sees them, sorted)
+    /// for which no directory holds `<id>.json`: not a definition, as
+    /// systemd ignores the drop-ins of a unit that does not exist.
+    pub orphans: Vec<PathBuf>,
+}
+
+/// The stem of a drop-in directory name (`web.json.d` → `web`).
+fn drop_in_dir_stem(name: &OsStr) -> Option<String> {
+    let bytes = name.as_encoded_bytes();
+    if bytes.starts_with(b".") {
+        return None;
+    }
+    let stem = bytes.strip_suffix(DROP_IN_DIR_SUFFIX.as_bytes())?;
+    (!stem.is_empty()).then(|| String::from_utf8_lossy(stem).into_owned())
 }
 
 /// The stem of a definition file name (`web.json` → `web`,
@@ -201,7 +280,7 @@ pub fn definition_stem(name: &OsStr) -> Option<String> {
     Some(String::from_utf8_lossy(stem).into_owned())
 }
 
-fn is_absent(e: &io::Error) -> bool {
+pub(crate) fn is_absent(e: &io::Error) -> bool {
     // NotADirectory: a path component is a file; nothing can be below it.
     matches!(
         e.kind(),
@@ -209,7 +288,7 @@ fn is_absent(e: &io::Error) -> bool {
     )
 }
 
-fn resolves_to_device(p: &Path) -> bool {
+pub(crate) fn resolves_to_device(p: &Path) -> bool {
     std::fs::metadata(p)
         .map(|m| m.file_type().is_char_device())
         .unwrap_or(false)
@@ -261,20 +340,58 @@ pub struct Candidate {
     /// Files of the same name in lower-precedence directories, as the host
     /// sees them.
     pub shadowed: Vec<PathBuf>,
+    /// Its drop-ins (`<id>.json.d/*.json` in any directory; none for a
+    /// mask).
+    pub drop_ins: DropIns,
 }
 
 impl Candidate {
-    /// Reads and validates the file (naming the host path in errors).
+    /// Reads the file, merges its drop-ins and validates the result: the
+    /// one loader of a definition in force (naming host paths in errors).
     ///
-    /// Errors: [`DefinitionError::Masked`] for a mask (never read), else
-    /// as [`crate::load_file`].
+    /// Errors: [`DefinitionError::Masked`] for a mask (never read, whatever
+    /// drop-ins exist), else as [`crate::load_file`]; with drop-ins, as
+    /// [`Layers::definition`], naming the drop-in that is not a JSON
+    /// object or that set the offending field.
     pub fn load(&self) -> Result<LoadedDefinition, DefinitionError> {
         if self.masked {
             return Err(DefinitionError::Masked {
                 path: self.path.clone(),
             });
         }
-        load_file_as(&self.path, &self.read_from)
+        if self.drop_ins.files.is_empty() && self.drop_ins.unreadable.is_none() {
+            // The common case keeps the parser's line and column in errors.
+            return load_file_as(&self.path, &self.read_from);
+        }
+        let id = id_from_path(&self.path).map_err(|source| DefinitionError::Id {
+            path: self.path.clone(),
+            source,
+        })?;
+        let definition = self.layers()?.definition()?;
+        Ok(LoadedDefinition {
+            id,
+            path: self.path.clone(),
+            drop_ins: self.drop_ins.paths(),
+            definition,
+        })
+    }
+
+    /// The base file and its drop-ins as JSON, for a job that writes a
+    /// change back into the base ([`Layers::rebase`]).
+    ///
+    /// Errors: a mask, or a file that cannot be read or is not a JSON
+    /// object (naming it).
+    pub fn layers(&self) -> Result<Layers, DefinitionError> {
+        if self.masked {
+            return Err(DefinitionError::Masked {
+                path: self.path.clone(),
+            });
+        }
+        Ok(Layers {
+            base_path: self.path.clone(),
+            base: read_object(&self.path, &self.read_from, "a definition")?,
+            drop_ins: self.drop_ins.read()?,
+        })
     }
 
     /// Where the file comes from, for humans: `etc`, `run` or `usr` for
@@ -362,7 +479,8 @@ mod tests {
         assert!(sp.find("none").unwrap().is_none());
         assert!(sp.find("../x").unwrap().is_none());
 
-        let (all, errors) = sp.discover();
+        let found = sp.discover();
+        let (all, errors) = (found.candidates, found.errors);
         assert!(errors.is_empty());
         for c in &all {
             assert_eq!(sp.find(&c.stem).unwrap().as_ref(), Some(c));

@@ -31,6 +31,26 @@ pub(super) fn from_json(bytes: &[u8]) -> Result<Definition, FieldError> {
     Ok(def)
 }
 
+/// Parses an already merged JSON document (a definition with its
+/// drop-ins) as a [`Definition`], reporting the JSON path of the field
+/// that failed, as [`from_json`] does (without a line and column: the
+/// merged document is no one file).
+pub(super) fn from_value(v: serde_json::Value) -> Result<Definition, FieldError> {
+    if !v.is_object() {
+        return Err(FieldError::new(
+            ".",
+            "a definition is a JSON object ({...})",
+        ));
+    }
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut path = e.path().to_string();
+        if path == "?" {
+            path = ".".into();
+        }
+        FieldError::new(path, shorten_unknown_field(&e.into_inner().to_string()))
+    })
+}
+
 struct PortVisitor {
     allow_zero: bool,
 }

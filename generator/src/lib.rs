@@ -17,7 +17,7 @@ use berth_definition::search::{Candidate, SearchPath};
 use berth_definition::{Definition, FieldError, LoadedDefinition, SocketMode};
 use log::{Level, Logger};
 use output::{DirSink, Sink};
-use render::{render_group_target, render_with_peers, InstallPaths, Peers, WantsLink};
+use render::{render_group_target, render_with_drop_ins, InstallPaths, Peers, WantsLink};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -96,6 +96,23 @@ fn read(c: &Candidate) -> Read {
             format!("{} is shadowed by {}", s.display(), c.path.display()),
         ));
     }
+    for s in &c.drop_ins.shadowed {
+        let by = c
+            .drop_ins
+            .paths()
+            .into_iter()
+            .chain(c.drop_ins.masked.iter().cloned())
+            .find(|p| p.file_name() == s.file_name())
+            .unwrap_or_default();
+        r.logs.push((
+            Level::Info,
+            format!("drop-in {} is shadowed by {}", s.display(), by.display()),
+        ));
+    }
+    for m in &c.drop_ins.masked {
+        r.logs
+            .push((Level::Info, format!("drop-in {} is masked", m.display())));
+    }
     if c.masked {
         r.logs.push((
             Level::Info,
@@ -112,6 +129,16 @@ fn read(c: &Candidate) -> Read {
             report: r,
             loaded: Some(l),
         },
+        // One line naming the definition first, then the drop-in at fault.
+        Err(e) if e.path() != c.path => {
+            r.logs
+                .push((Level::Err, format!("rejected {}: {e}", c.path.display())));
+            r.outcome.rejected = 1;
+            Read {
+                report: r,
+                loaded: None,
+            }
+        }
         Err(e) => {
             r.logs.push((Level::Err, format!("rejected {e}")));
             r.outcome.rejected = 1;
@@ -134,7 +161,12 @@ fn process(
     let path = loaded.path.display();
     let source = loaded.path.to_string_lossy();
     let def = &loaded.definition;
-    let rendered = match render_with_peers(&loaded.id, &source, def, paths, peers) {
+    let drop_ins: Vec<String> = loaded
+        .drop_ins
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let rendered = match render_with_drop_ins(&loaded.id, &source, &drop_ins, def, paths, peers) {
         Ok(x) => x,
         Err(e) => {
             r.logs.push((Level::Err, format!("rejected {path}: {e}")));
@@ -340,15 +372,30 @@ fn merge(total: &mut Outcome, r: &Report, log: &mut Logger) {
 }
 
 fn discover_logged(search: &SearchPath, total: &mut Outcome, log: &mut Logger) -> Vec<Candidate> {
-    let (candidates, list_errors) = search.discover();
-    for e in list_errors {
+    let found = search.discover();
+    for e in found.errors {
         log.log(
             Level::Err,
             &format!("{}: cannot list directory: {}", e.dir.display(), e.error),
         );
         total.io_errors += 1;
     }
-    candidates
+    // As systemd ignores the drop-ins of a unit that does not exist: a
+    // warning, never a container (and not a failed run).
+    for o in found.orphans {
+        log.log(
+            Level::Warning,
+            &format!(
+                "{}: drop-ins without a definition (no {}.json on the search path); ignored",
+                o.display(),
+                o.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".json.d"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    found.candidates
 }
 
 /// Generates the units of every definition on `search` into `sink`, one

@@ -15,10 +15,16 @@
 //! one holding it keeps it, the other is reported, nothing is taken away.
 //! A definition that cannot be read keeps everything its id holds.
 //!
+//! In force means merged with its drop-ins ([`Candidate::load`]): a drop-in
+//! that changes `Ports` or `McsLevel` moves what the id holds, and the
+//! base's overridden values hold nothing, as a shadowed file's do not.
+//!
 //! Cost: a pass reads every definition on the search path (no cache that
 //! could miss a file edited in place), once per mutating job.
 
 use crate::context::Context;
+#[cfg(doc)]
+use crate::definition::Candidate;
 use crate::definition::SearchPath;
 use crate::mcs::McsCategories;
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,7 +65,8 @@ pub struct InForce {
 impl InForce {
     /// Reads every definition in force on `search` (masks hold nothing).
     pub fn read(search: &SearchPath) -> InForce {
-        let (candidates, errors) = search.discover();
+        let found = search.discover();
+        let (candidates, errors) = (found.candidates, found.errors);
         let mut f = InForce {
             complete: errors.is_empty(),
             ..InForce::default()

@@ -159,7 +159,8 @@ pub fn release_unused(ctx: &Context) -> Vec<String> {
             return Vec::new();
         }
     };
-    let (candidates, errors) = ctx.paths.search_path().discover();
+    let found = ctx.paths.search_path().discover();
+    let (candidates, errors) = (found.candidates, found.errors);
     if !errors.is_empty() {
         return Vec::new();
     }

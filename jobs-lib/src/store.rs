@@ -12,7 +12,9 @@
 //! another id.
 
 use crate::context::Context;
-use crate::definition::{validate_id, Candidate, Definition, DefinitionError, LoadedDefinition};
+use crate::definition::{
+    validate_id, Candidate, Definition, DefinitionError, Layers, LoadedDefinition,
+};
 use crate::error::{FailureKind, JobError, ERR_CONTAINER_MASKED};
 use crate::fsutil;
 use crate::mcs::McsCategories;
@@ -40,6 +42,8 @@ pub struct Listed {
     pub definition: Result<Definition, DefinitionError>,
     /// Files for the same id later on the search path, not in force.
     pub shadowed: Vec<PathBuf>,
+    /// The drop-ins merged over it, in the order applied.
+    pub drop_ins: Vec<PathBuf>,
 }
 
 /// What a pending mark asks of recovery besides settling (the mark's
@@ -132,22 +136,91 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// Writes `def` as `<definitions dir>/<id>.json` atomically, after
-    /// checking it as a stored definition. Crash points:
+    /// Puts `def` in force for `id` (a job's change to the definition it
+    /// loaded): writes `<definitions dir>/<id>.json` atomically, after
+    /// checking it as a stored definition. With drop-ins, the file holds
+    /// the base values ([`Store::base_bytes`]): drop-ins are never written,
+    /// and their values are never baked into the base. Crash points:
     /// `definition-temp` (temp synced, not renamed).
+    ///
+    /// Errors: invalid, or a drop-in overrides the change (naming it).
     pub fn write(&self, id: &str, def: &Definition) -> Result<(), JobError> {
         validate_id(id).map_err(|e| JobError::invalid(e.to_string()))?;
         def.validate()
             .map_err(|e| JobError::invalid("The definition is not valid.").detail(e))?;
+        let bytes = self.base_bytes(id, def)?;
+        self.write_file(id, &bytes)
+    }
+
+    /// The base file that puts `def` in force for `id` under its drop-ins:
+    /// `def` itself when there are none, else the base in force with just
+    /// what `def` changes ([`crate::definition::Layers::rebase`]).
+    ///
+    /// Errors: a drop-in overrides a changed field, naming the drop-in and
+    /// the field (invalid request: edit the drop-in instead); a file that
+    /// cannot be read.
+    pub fn base_bytes(&self, id: &str, def: &Definition) -> Result<Vec<u8>, JobError> {
+        let Some(c) = self.find(id).filter(|c| {
+            !c.masked && (!c.drop_ins.files.is_empty() || c.drop_ins.unreadable.is_some())
+        }) else {
+            return Ok(def.to_json().into_bytes());
+        };
+        c.layers().and_then(|l| l.rebase(def)).map_err(|e| {
+            let kind = match e {
+                DefinitionError::Field { .. } => FailureKind::InvalidRequest,
+                _ => FailureKind::Error,
+            };
+            JobError::new(kind, "The change cannot be written into the definition.").detail(e)
+        })
+    }
+
+    /// Writes `def` as the base file of `id` (an install: the request is
+    /// the new base, and the id's drop-ins still apply over it, as systemd
+    /// keeps a unit's drop-ins when the unit file is replaced).
+    pub fn write_base(&self, id: &str, def: &Definition) -> Result<(), JobError> {
+        validate_id(id).map_err(|e| JobError::invalid(e.to_string()))?;
+        def.validate()
+            .map_err(|e| JobError::invalid("The definition is not valid.").detail(e))?;
+        self.write_file(id, def.to_json().as_bytes())
+    }
+
+    fn write_file(&self, id: &str, bytes: &[u8]) -> Result<(), JobError> {
         let path = self.ctx.paths.definition_file(id);
         // 0600: a definition holds environment values (root-only).
         fsutil::write_atomic_private(
             &path,
-            def.to_json().as_bytes(),
+            bytes,
             self.ctx.crash_at.as_deref(),
             "definition-temp",
         )
         .map_err(|e| io_error(path.display(), e))
+    }
+
+    /// What is in force once `base` is written as the base file of `id`:
+    /// `base` merged with the id's drop-ins (any directory), with their
+    /// paths in the order applied.
+    ///
+    /// Errors: a drop-in that cannot be read, or a merge that is not a
+    /// valid definition (naming the drop-in and field; invalid request).
+    pub fn in_force_with(
+        &self,
+        id: &str,
+        base: &Definition,
+    ) -> Result<(Definition, Vec<PathBuf>), JobError> {
+        let search = self.ctx.paths.search_path();
+        let drop_ins = search.drop_ins(id);
+        if drop_ins.files.is_empty() && drop_ins.unreadable.is_none() {
+            return Ok((base.clone(), Vec::new()));
+        }
+        let layers = drop_ins.read().map(|d| Layers {
+            base_path: search.write_dir().join(format!("{id}.json")),
+            base: serde_json::to_value(base).expect("definition serializes"),
+            drop_ins: d,
+        });
+        let merged = layers.and_then(|l| l.definition()).map_err(|e| {
+            JobError::invalid("The definition with its drop-ins is not valid.").detail(e)
+        })?;
+        Ok((merged, drop_ins.paths()))
     }
 
     /// What `<definitions dir>/<id>.json` is now (file, symlink — a mask
@@ -187,7 +260,8 @@ impl<'a> Store<'a> {
     /// Every id on the search path, sorted, first file wins, masks and
     /// invalid files included (the listing the generator makes).
     pub fn list(&self) -> io::Result<Vec<Listed>> {
-        let (candidates, errors) = self.ctx.paths.search_path().discover();
+        let found = self.ctx.paths.search_path().discover();
+        let (candidates, errors) = (found.candidates, found.errors);
         if let Some(e) = errors.into_iter().next() {
             return Err(io::Error::new(
                 e.error.kind(),
@@ -200,6 +274,7 @@ impl<'a> Store<'a> {
                 id: c.stem.clone(),
                 origin: c.origin(),
                 definition: c.load().map(|l| l.definition),
+                drop_ins: c.drop_ins.paths(),
                 path: c.path,
                 shadowed: c.shadowed,
             })

@@ -12,7 +12,9 @@
 use super::{begin_mutation, check_id, Job};
 use crate::context::Context;
 use crate::definition::{Definition, EnvVar, Environment};
-use crate::error::{JobError, ERR_ENVIRONMENT_NOT_FOUND, ERR_ENVIRONMENT_UPDATE_FAILED};
+use crate::error::{
+    FailureKind, JobError, ERR_ENVIRONMENT_NOT_FOUND, ERR_ENVIRONMENT_UPDATE_FAILED,
+};
 use crate::response::{JobResponse, Success, Table};
 
 /// The variables of container `id`.
@@ -92,9 +94,12 @@ fn update(
     });
     let changed = old.to_json() != l.definition.to_json();
     if changed {
-        store
-            .write(id, &l.definition)
-            .map_err(|e| ERR_ENVIRONMENT_UPDATE_FAILED.detail(e))?;
+        // A change a drop-in overrides stays the caller's error (exit 2),
+        // naming the drop-in.
+        store.write(id, &l.definition).map_err(|e| match e.kind {
+            FailureKind::InvalidRequest => e,
+            _ => ERR_ENVIRONMENT_UPDATE_FAILED.detail(e),
+        })?;
         ctx.systemd
             .daemon_reload()
             .map_err(|e| ERR_ENVIRONMENT_UPDATE_FAILED.detail(e))?;

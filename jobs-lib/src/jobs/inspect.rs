@@ -1,5 +1,8 @@
 //! Everything berth knows about one container (`berth inspect ID`): the
-//! definition in force with its file and the files it shadows, the units
+//! definition in force with its file (`SourcePath`, as the units' own
+//! `SourcePath=`), the drop-ins merged over it in the order applied
+//! (`DropInPaths`, as `systemctl show` names a unit's), the drop-ins
+//! shadowed or masked by name, the files it shadows, the units
 //! the generator renders from it (`berth_generator::render`, the same
 //! function the generator runs), its reservations (ports, MCS level,
 //! user and subordinate range) and its units' live state.
@@ -36,6 +39,8 @@ impl Job for InspectContainerRequest {
         };
         let mut data = serde_json::json!({
             "Id": id, "Path": found.path, "Source": found.origin(), "Shadowed": found.shadowed,
+            "SourcePath": found.path, "DropInPaths": found.drop_ins.paths(),
+            "ShadowedDropIns": found.drop_ins.shadowed, "MaskedDropIns": found.drop_ins.masked,
         });
         let def = match found.load() {
             Ok(l) => l.definition,
@@ -55,11 +60,18 @@ impl Job for InspectContainerRequest {
             }
         }
         data["Definition"] = serde_json::from_str(&shown.to_json()).unwrap_or_default();
-        use berth_generator::render::{render_with_peers, InstallPaths};
+        use berth_generator::render::{render_with_drop_ins, InstallPaths};
         let peers = crate::in_force::InForce::read(ctx.paths.search_path()).socket_modes;
-        data["Units"] = match render_with_peers(
+        let drop_ins: Vec<String> = found
+            .drop_ins
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        data["Units"] = match render_with_drop_ins(
             id,
             &found.path.display().to_string(),
+            &drop_ins,
             &def,
             &InstallPaths::built_in(),
             &peers,

@@ -222,14 +222,19 @@ impl InstallContainerRequest {
         };
         ctx.crash_point("user");
 
-        // The network exists before any unit naming it does.
-        progress.network = crate::networks::on_install(ctx, id, &def)?;
+        // The request is the new base file; the id's drop-ins (any
+        // directory) still apply over it, so what is in force, compared
+        // and started below, is their merge, checked before it is written.
+        let (in_force, drop_ins) = ctx.store().in_force_with(id, &def)?;
+        // The network exists before any unit naming it does (the one in
+        // force: a drop-in may name it).
+        progress.network = crate::networks::on_install(ctx, id, &in_force)?;
         ctx.crash_point("network");
 
-        let changed = old.is_none_or(|o| o.definition.to_json() != def.to_json())
+        let changed = old.is_none_or(|o| o.definition.to_json() != in_force.to_json())
             || progress.network.is_some();
         let restart = match old {
-            Some(o) if changed => changed_units(id, &o.definition, &def),
+            Some(o) if changed => changed_units(id, &o.definition, &in_force),
             _ => Vec::new(),
         };
         // Running before the reload: the old container, which a restart
@@ -249,7 +254,7 @@ impl InstallContainerRequest {
             .flatten()
             .is_some_and(|b| b == def.to_json().as_bytes());
         if !unchanged_file {
-            ctx.store().write(id, &def)?;
+            ctx.store().write_base(id, &def)?;
             progress.written = true;
             ctx.crash_point("definition");
 
@@ -259,6 +264,8 @@ impl InstallContainerRequest {
                 .map_err(|e| ERR_CONTAINER_CREATE_FAILED.detail(e))?;
             ctx.crash_point("reload");
         }
+        // From here on: what is in force.
+        let def = in_force;
 
         if running && self.no_restart && !restart.is_empty() {
             let before = old.map(|o| ports_json(&o.definition));
@@ -341,6 +348,10 @@ impl InstallContainerRequest {
         if let Some(u) = &user {
             message.push_str(&format!("; user {}", u.name));
         }
+        if !drop_ins.is_empty() {
+            let d: Vec<String> = drop_ins.iter().map(|p| p.display().to_string()).collect();
+            message.push_str(&format!("; with drop-ins {}", d.join(", ")));
+        }
         if let Some(n) = &progress.network {
             message.push_str(&format!("; created network {n}"));
         }
@@ -362,6 +373,7 @@ impl InstallContainerRequest {
             .data(json!({
                 "Id": id,
                 "Path": ctx.paths.definition_file(id),
+                "DropInPaths": drop_ins,
                 "Ports": ports_json(&def),
                 "McsLevel": def.mcs_level,
                 "User": user,
@@ -398,6 +410,13 @@ impl InstallContainerRequest {
                 def.mcs_level.clone_from(&o.mcs_level);
             }
         }
+        // Compared as it would be in force: merged with the id's drop-ins
+        // (a request still asking for allocation is checked by the install).
+        let def = match store.in_force_with(id, &def) {
+            Ok((d, _)) => d,
+            Err(e) if def.validate().is_ok() => return Err(e),
+            Err(_) => def,
+        };
         let changed = old.as_ref().is_none_or(|o| o.to_json() != def.to_json());
         let units = match &old {
             Some(o) if changed => changed_units(id, o, &def),

@@ -88,13 +88,16 @@ impl Job for LinkContainersRequest {
         }
         // All or none across a crash: the new definitions go into one
         // intent file first; the next job finishes an intent it finds.
-        let intent: Vec<Intended> = updated
+        // What each base file will hold (never a drop-in's values).
+        let intent = updated
             .iter()
-            .map(|(id, def, _)| Intended {
-                id: id.clone(),
-                definition: def.to_json(),
+            .map(|(id, def, _)| {
+                Ok(Intended {
+                    id: id.clone(),
+                    definition: String::from_utf8_lossy(&store.base_bytes(id, def)?).into_owned(),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<Intended>, JobError>>()?;
         write_intent(ctx, &intent)?;
         ctx.crash_point("link-intent");
         let mut written: Vec<(&str, &crate::fsutil::Entry)> = Vec::new();
@@ -130,7 +133,7 @@ impl Job for LinkContainersRequest {
 #[serde(rename_all = "PascalCase")]
 struct Intended {
     id: String,
-    /// The whole new definition, canonical JSON.
+    /// The whole new base file (canonical JSON without drop-ins).
     definition: String,
 }
 

@@ -19,13 +19,18 @@ use serde_json::json;
 #[derive(Debug, Clone, Default)]
 pub struct ListContainersRequest;
 
-/// `etc`, or `etc (shadows usr, run)`.
+/// `etc`, `etc (shadows usr, run)`, with ` +N drop-in(s)` when any apply.
 pub(crate) fn source_label(l: &Listed) -> String {
-    if l.shadowed.is_empty() {
-        return l.origin.clone();
+    let mut label = l.origin.clone();
+    if !l.shadowed.is_empty() {
+        let shadowed: Vec<String> = l.shadowed.iter().map(|p| origin(p)).collect();
+        label = format!("{label} (shadows {})", shadowed.join(", "));
     }
-    let shadowed: Vec<String> = l.shadowed.iter().map(|p| origin(p)).collect();
-    format!("{} (shadows {})", l.origin, shadowed.join(", "))
+    match l.drop_ins.len() {
+        0 => label,
+        1 => format!("{label} +1 drop-in"),
+        n => format!("{label} +{n} drop-ins"),
+    }
 }
 
 /// An error as one line (a reason for a table cell).
@@ -50,6 +55,7 @@ impl Job for ListContainersRequest {
             let source = source_label(l);
             let common = json!({
                 "Id": l.id, "Path": l.path, "Source": l.origin, "Shadowed": l.shadowed,
+                "DropInPaths": l.drop_ins,
             });
             let mut row = match &l.definition {
                 Err(DefinitionError::Masked { path }) => {

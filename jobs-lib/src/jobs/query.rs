@@ -78,11 +78,23 @@ impl Job for ContainerStatusRequest {
                 .collect();
             format!("; shadows {}", s.join(", "))
         };
+        let shadows = if found.drop_ins.files.is_empty() {
+            shadows
+        } else {
+            let d: Vec<String> = found
+                .drop_ins
+                .files
+                .iter()
+                .map(|d| d.path.display().to_string())
+                .collect();
+            format!("{shadows}; drop-ins {}", d.join(", "))
+        };
         let mut data = serde_json::json!({
             "Id": id,
             "Path": found.path,
             "Source": found.origin(),
             "Shadowed": found.shadowed,
+            "DropInPaths": found.drop_ins.paths(),
         });
         let (units, definition) = match found.load() {
             Err(DefinitionError::Masked { path }) => {
