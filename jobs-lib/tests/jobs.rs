@@ -4,7 +4,7 @@ use berth_jobs::context::Context;
 use berth_jobs::definition::{Definition, PortPair};
 use berth_jobs::error::{self, JobError};
 use berth_jobs::jobs::{self, dispatch, Job};
-use berth_jobs::ports::Probe;
+use berth_jobs::ports::{HostPort, Probe};
 use berth_jobs::request_id::RequestIdentifier;
 use berth_jobs::response::{Reply, Response, SuccessKind};
 use berth_jobs::systemd::{
@@ -441,7 +441,7 @@ fn install_allocates_writes_and_reinstall_keeps_ports() {
         .all()
         .unwrap()
         .into_iter()
-        .map(|(p, _)| p)
+        .map(|(p, _)| p.port)
         .collect();
     assert_eq!(owned, vec![ext[0]]);
 }
@@ -457,7 +457,10 @@ fn proxied_socket_activation_reserves_backends() {
     let def = stored(&ctx, "px").unwrap();
     let b = def.ports[0].backend.expect("backend reserved");
     assert_ne!(b, def.ports[0].external);
-    assert_eq!(ctx.ports().owner(b).unwrap().as_deref(), Some("px"));
+    assert_eq!(
+        ctx.ports().owner(HostPort::tcp(b)).unwrap().as_deref(),
+        Some("px")
+    );
     assert!(fake
         .0
         .borrow()
@@ -1080,7 +1083,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
     .unwrap();
     assert_eq!(keep("a.b"), before_ab);
     assert_eq!(keep("web1"), before_web1);
-    let left: Vec<(u16, String)> = ports_before
+    let left: Vec<(HostPort, String)> = ports_before
         .into_iter()
         .filter(|(_, o)| o != "a" && o != "web")
         .collect();
@@ -1318,7 +1321,7 @@ fn an_update_restarts_changed_units_and_says_whether_anything_changed() {
         .borrow()
         .calls
         .contains(&"try-restart berth-web.service".to_string()));
-    let dropped = old.ports[1].external;
+    let dropped = HostPort::tcp(old.ports[1].external);
     assert_eq!(
         ctx.ports().owner(dropped).unwrap().as_deref(),
         Some("web"),
