@@ -444,6 +444,37 @@ mod tests {
     }
 
     #[test]
+    fn udp_probe_sees_an_ipv6_only_socket() {
+        use rustix::net::{sockopt, AddressFamily, SocketType};
+        let Ok(fd) = rustix::net::socket(AddressFamily::INET6, SocketType::DGRAM, None) else {
+            eprintln!("skipped: no IPv6");
+            return;
+        };
+        sockopt::set_ipv6_v6only(&fd, true).unwrap();
+        let any = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0);
+        if rustix::net::bind(&fd, &any).is_err() {
+            eprintln!("skipped: cannot bind [::]");
+            return;
+        }
+        let local = rustix::net::getsockname(&fd).unwrap();
+        let port = std::net::SocketAddr::try_from(local).unwrap().port();
+        let d = tempfile::tempdir().unwrap();
+        let t = PortTable::new(
+            d.path(),
+            PortRange {
+                first: port,
+                last: port,
+            },
+            Probe::Bind,
+        );
+        assert!(UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok());
+        assert!(matches!(
+            t.reserve(HostPort::udp(port), "x"),
+            Err(PortError::InUse { .. })
+        ));
+    }
+
+    #[test]
     fn udp_probe_sees_udp_sockets_only() {
         let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
         let busy = sock.local_addr().unwrap().port();
