@@ -4,7 +4,7 @@
 //! Any failure rolls back: the old definition comes back (or none), and
 //! [`crate::store::Store::settle`] releases what the job reserved. Installing
 //! an id that exists updates it and keeps its ports (matched by `Internal`,
-//! as geard did), MCS level and user.
+//! as geard did, and protocol), MCS level and user.
 //!
 //! Dependencies (`Requires`, `Wants`, `After`) are checked first against
 //! the definitions in force ([`crate::deps`]); a named `Network` is
@@ -486,8 +486,8 @@ impl InstallContainerRequest {
                 .detail(detail.join("; "))
                 .with_data(json!({ "Conflicts": conflicts })));
         }
-        // Keep what the old definition had for the same internal port
-        // (geard's `reuse`), unless this request names that port elsewhere.
+        // Keep what the old definition had for the same (protocol, internal
+        // port) (geard's `reuse`), unless this request names it elsewhere.
         let proxied = def.socket_mode() == SocketMode::Proxied;
         let named: Vec<HostPort> = explicit.iter().map(|(_, p)| *p).collect();
         if let Some(old) = old {
