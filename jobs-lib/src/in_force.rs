@@ -27,6 +27,7 @@ use crate::context::Context;
 use crate::definition::Candidate;
 use crate::definition::SearchPath;
 use crate::mcs::McsCategories;
+use crate::ports::HostPort;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::PathBuf;
@@ -43,8 +44,9 @@ pub struct Holder {
 /// What the definitions in force use.
 #[derive(Debug, Default)]
 pub struct InForce {
-    /// Host ports (`External`, `Backend`) and who uses each, in id order.
-    pub ports: BTreeMap<u16, Vec<Holder>>,
+    /// Host ports (`External` in its protocol, `Backend` TCP) and who uses
+    /// each, in id order.
+    pub ports: BTreeMap<HostPort, Vec<Holder>>,
     /// MCS levels and who uses each.
     pub mcs: BTreeMap<McsCategories, Vec<Holder>>,
     /// Ids whose file in force cannot be read: they keep what they hold.
@@ -85,12 +87,8 @@ impl InForce {
                 id: l.id.clone(),
                 path: l.path.clone(),
             };
-            for p in &l.definition.ports {
-                for port in [p.external].into_iter().chain(p.backend) {
-                    if port != 0 {
-                        f.ports.entry(port).or_default().push(holder());
-                    }
-                }
+            for port in l.definition.ports.iter().flat_map(crate::ports::host_ports) {
+                f.ports.entry(port).or_default().push(holder());
             }
             if let Some(m) = l
                 .definition
@@ -120,20 +118,20 @@ trait Table<K> {
     fn name(k: K) -> String;
 }
 
-impl Table<u16> for crate::ports::PortTable {
-    fn all(&self) -> io::Result<Vec<(u16, String)>> {
+impl Table<HostPort> for crate::ports::PortTable {
+    fn all(&self) -> io::Result<Vec<(HostPort, String)>> {
         crate::ports::PortTable::all(self)
     }
-    fn owner(&self, k: u16) -> io::Result<Option<String>> {
+    fn owner(&self, k: HostPort) -> io::Result<Option<String>> {
         crate::ports::PortTable::owner(self, k)
     }
-    fn claim(&self, k: u16, owner: &str) -> io::Result<Option<String>> {
+    fn claim(&self, k: HostPort, owner: &str) -> io::Result<Option<String>> {
         crate::ports::PortTable::claim(self, k, owner)
     }
-    fn release(&self, k: u16, owner: &str) -> io::Result<bool> {
+    fn release(&self, k: HostPort, owner: &str) -> io::Result<bool> {
         crate::ports::PortTable::release(self, k, owner)
     }
-    fn name(k: u16) -> String {
+    fn name(k: HostPort) -> String {
         format!("host port {k}")
     }
 }

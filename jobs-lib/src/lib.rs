@@ -9,10 +9,10 @@
 //! | `/etc/berth/containers/<id>.json` | definitions written by the jobs (first dir of the search path) |
 //! | `/etc/berth/berth.conf` | settings (`PortRange=`, `ExplicitPortRange=`), optional |
 //! | `/var/lib/berth/lock` | the store lock (`flock`), held by every mutating job |
-//! | `/var/lib/berth/ports/<port>` | a port reservation: a symlink whose target is the owner id |
+//! | `/var/lib/berth/ports/<port>` | a TCP port reservation: a symlink whose target is the owner id; UDP `ports/udp-<port>` ([`ports`]) |
 //! | `/var/lib/berth/mcs/c<X>,c<Y>` | an MCS level reservation, same shape |
 //! | `/var/lib/berth/networks/<name>` | a podman network berth created (holding the id it was created for); removed with the network when nothing uses it ([`networks`]) |
-//! | `/var/lib/berth/owners/<id>/` | what `<id>` owns (`port-<n>`, `mcs-c<X>,c<Y>`, `user`), written before the reservation itself |
+//! | `/var/lib/berth/owners/<id>/` | what `<id>` owns (`port-<n>`, `port-udp-<n>`, `mcs-c<X>,c<Y>`, `user`), written before the reservation itself |
 //! | `/var/lib/berth/pending/<id>` | a mutating job on `<id>` is in progress; found by the next job = the writer died (`state`: a start/stop, `retire`: an updated container's old ports wait for its restart) |
 //! | `/var/lib/berth/link.intent` | the definitions a link job is writing (0600); found by the next job = finish it |
 //! | `/var/lib/berth/requests/<request id>.json` | results of mutating jobs by request id (replay), 0600, the request's digest but no body, pruned after 24 h |

@@ -432,10 +432,7 @@ impl<'a> Store<'a> {
         let mut keep_ports = Vec::new();
         let mut keep_mcs = None;
         if let Some(d) = &loaded {
-            for p in &d.ports {
-                keep_ports.push(p.external);
-                keep_ports.extend(p.backend);
-            }
+            keep_ports.extend(d.ports.iter().flat_map(crate::ports::host_ports));
             keep_mcs = d.mcs_level.as_deref().and_then(McsCategories::parse_level);
         }
         let mut failures: Vec<String> = Vec::new();

@@ -1,10 +1,10 @@
 //! Job tests under a temporary root with a scripted systemd double.
 
 use berth_jobs::context::Context;
-use berth_jobs::definition::{Definition, PortPair};
+use berth_jobs::definition::{Definition, PortPair, Protocol};
 use berth_jobs::error::{self, JobError};
 use berth_jobs::jobs::{self, dispatch, Job};
-use berth_jobs::ports::Probe;
+use berth_jobs::ports::{HostPort, Probe};
 use berth_jobs::request_id::RequestIdentifier;
 use berth_jobs::response::{Reply, Response, SuccessKind};
 use berth_jobs::systemd::{
@@ -441,7 +441,7 @@ fn install_allocates_writes_and_reinstall_keeps_ports() {
         .all()
         .unwrap()
         .into_iter()
-        .map(|(p, _)| p)
+        .map(|(p, _)| p.port)
         .collect();
     assert_eq!(owned, vec![ext[0]]);
 }
@@ -457,7 +457,10 @@ fn proxied_socket_activation_reserves_backends() {
     let def = stored(&ctx, "px").unwrap();
     let b = def.ports[0].backend.expect("backend reserved");
     assert_ne!(b, def.ports[0].external);
-    assert_eq!(ctx.ports().owner(b).unwrap().as_deref(), Some("px"));
+    assert_eq!(
+        ctx.ports().owner(HostPort::tcp(b)).unwrap().as_deref(),
+        Some("px")
+    );
     assert!(fake
         .0
         .borrow()
@@ -1080,7 +1083,7 @@ fn delete_touches_nothing_of_ids_sharing_a_prefix() {
     .unwrap();
     assert_eq!(keep("a.b"), before_ab);
     assert_eq!(keep("web1"), before_web1);
-    let left: Vec<(u16, String)> = ports_before
+    let left: Vec<(HostPort, String)> = ports_before
         .into_iter()
         .filter(|(_, o)| o != "a" && o != "web")
         .collect();
@@ -1318,7 +1321,7 @@ fn an_update_restarts_changed_units_and_says_whether_anything_changed() {
         .borrow()
         .calls
         .contains(&"try-restart berth-web.service".to_string()));
-    let dropped = old.ports[1].external;
+    let dropped = HostPort::tcp(old.ports[1].external);
     assert_eq!(
         ctx.ports().owner(dropped).unwrap().as_deref(),
         Some("web"),
@@ -2769,4 +2772,250 @@ fn inspect_renders_dependencies_as_the_generator_does() {
     let i = run(&ctx, &jobs::InspectContainerRequest { id: "web".into() }).unwrap();
     let service = i.success.data["Units"][0]["Content"].as_str().unwrap();
     assert!(service.contains("Requires=berth-db.socket"), "{service}");
+}
+
+/// `install` with a protocol per port: `(internal, external, protocol)`;
+/// TCP is left out, as the CLI leaves it.
+fn install_proto(id: &str, ports: &[(u16, u16, Protocol)]) -> jobs::InstallContainerRequest {
+    let mut req = install(id, &[]);
+    req.definition.ports = ports
+        .iter()
+        .map(|&(i, e, p)| PortPair {
+            internal: i,
+            external: e,
+            backend: None,
+            proxy_protocol: None,
+            protocol: (p == Protocol::Udp).then_some(p),
+        })
+        .collect();
+    req
+}
+
+/// TCP and UDP host ports are reserved apart: TCP 53 of one container and
+/// UDP 53 of another do not conflict, and a conflict names the protocol.
+#[test]
+fn tcp_and_udp_host_ports_belong_to_different_containers() {
+    let (_d, ctx, _f) = setup();
+    run(&ctx, &install_proto("a", &[(53, 53, Protocol::Tcp)])).unwrap();
+    run(&ctx, &install_proto("b", &[(53, 53, Protocol::Udp)])).unwrap();
+    let ports = ctx.ports();
+    assert_eq!(
+        ports.owner(HostPort::tcp(53)).unwrap().as_deref(),
+        Some("a")
+    );
+    assert_eq!(
+        ports.owner(HostPort::udp(53)).unwrap().as_deref(),
+        Some("b")
+    );
+    let e = run(&ctx, &install_proto("c", &[(53, 53, Protocol::Udp)])).unwrap_err();
+    assert!(
+        e.is(error::ERR_CONTAINER_CREATE_FAILED_PORTS_RESERVED),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("host port 53/udp is reserved by container b (/etc/berth/containers/b.json)"),
+        "{e}"
+    );
+    let c = &e.data.as_ref().unwrap()["Conflicts"][0];
+    assert_eq!(
+        (c["Port"].as_u64(), c["Protocol"].as_str()),
+        (Some(53), Some("udp"))
+    );
+    // Deleting b frees UDP 53 only.
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "b".into(),
+            volumes: false,
+            force: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(ports.all().unwrap(), [(HostPort::tcp(53), "a".to_owned())]);
+}
+
+/// `External: 0` on a UDP port allocates a port free for UDP: one held for
+/// UDP is skipped, a number held only for TCP may be handed out.
+#[test]
+fn udp_allocation_skips_udp_holds_and_may_reuse_tcp_numbers() {
+    let (_d, mut ctx, _f) = setup();
+    ctx.settings.port_range = berth_jobs::config::PortRange {
+        first: 40000,
+        last: 40001,
+    };
+    run(&ctx, &install_proto("u1", &[(53, 40000, Protocol::Udp)])).unwrap();
+    run(&ctx, &install_proto("t1", &[(80, 0, Protocol::Tcp)])).unwrap();
+    run(&ctx, &install_proto("t2", &[(80, 0, Protocol::Tcp)])).unwrap();
+    let ext = |id| stored(&ctx, id).unwrap().ports[0].external;
+    assert_eq!(
+        (ext("t1"), ext("t2")),
+        (40000, 40001),
+        "TCP ignores UDP holds"
+    );
+    // The cursor is back at 40000: held for UDP, skipped; 40001 is TCP's only.
+    run(&ctx, &install_proto("u2", &[(53, 0, Protocol::Udp)])).unwrap();
+    assert_eq!(ext("u2"), 40001);
+    assert_eq!(
+        ctx.ports().owner(HostPort::udp(40001)).unwrap().as_deref(),
+        Some("u2")
+    );
+    let e = run(&ctx, &install_proto("u3", &[(53, 0, Protocol::Udp)])).unwrap_err();
+    assert!(
+        e.is(error::ERR_CONTAINER_CREATE_FAILED_PORTS_RESERVED),
+        "{e}"
+    );
+    assert!(e.to_string().contains("no free host port left"), "{e}");
+    assert!(ctx.ports().claimed_by("u3").unwrap().is_empty());
+}
+
+/// The bind probe asks the port's own protocol: a host process bound to a
+/// UDP port blocks that UDP port, not the TCP port of the same number.
+#[test]
+fn a_host_udp_socket_blocks_udp_only() {
+    let (_d, mut ctx, _f) = setup();
+    let sock = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    let busy = sock.local_addr().unwrap().port();
+    ctx.probe = Probe::Bind;
+    ctx.settings.port_range = berth_jobs::config::PortRange {
+        first: busy,
+        last: busy,
+    };
+    let e = run(&ctx, &install_proto("u", &[(53, 0, Protocol::Udp)])).unwrap_err();
+    assert!(e.to_string().contains("no free host port left"), "{e}");
+    let e = run(&ctx, &install_proto("u", &[(53, busy, Protocol::Udp)])).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(&format!("host port {busy}/udp is in use on the host")),
+        "{e}"
+    );
+    assert!(ctx.ports().all().unwrap().is_empty());
+    // Unless a host process happens to listen on the TCP port too.
+    if std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, busy)).is_ok() {
+        run(&ctx, &install_proto("t", &[(80, 0, Protocol::Tcp)])).unwrap();
+        assert_eq!(stored(&ctx, "t").unwrap().ports[0].external, busy);
+    }
+    drop(sock);
+}
+
+/// A reinstall keeps the host port of the same (protocol, Internal) pair,
+/// whatever the order; a port that changes protocol is not kept.
+#[test]
+fn reinstall_keeps_ports_by_protocol_and_internal() {
+    let (_d, ctx, _f) = setup();
+    let both = [(53, 0, Protocol::Tcp), (53, 0, Protocol::Udp)];
+    run(&ctx, &install_proto("dns", &both)).unwrap();
+    let def = stored(&ctx, "dns").unwrap();
+    let (tcp, udp) = (def.ports[0].external, def.ports[1].external);
+    assert_ne!(tcp, udp, "two allocations");
+    let swapped = [(53, 0, Protocol::Udp), (53, 0, Protocol::Tcp)];
+    run(&ctx, &install_proto("dns", &swapped)).unwrap();
+    let def = stored(&ctx, "dns").unwrap();
+    assert_eq!(def.ports[0].protocol(), Protocol::Udp);
+    assert_eq!((def.ports[0].external, def.ports[1].external), (udp, tcp));
+    assert_eq!(
+        ctx.ports().claimed_by("dns").unwrap(),
+        [HostPort::tcp(tcp), HostPort::udp(udp)]
+    );
+    // TCP 53 becomes UDP 54: nothing of the old TCP port is kept.
+    run(
+        &ctx,
+        &install_proto("dns", &[(53, 0, Protocol::Udp), (54, 0, Protocol::Udp)]),
+    )
+    .unwrap();
+    let def = stored(&ctx, "dns").unwrap();
+    assert_eq!(def.ports[0].external, udp);
+    assert_eq!(ctx.ports().owner(HostPort::tcp(tcp)).unwrap(), None);
+}
+
+/// A hand-written definition in force holds its UDP External: the next
+/// mutating job claims it for UDP (TCP of that number stays free), and
+/// removing the file frees it.
+#[test]
+fn a_hand_written_definition_holds_its_udp_port() {
+    let (_d, ctx, _f) = setup();
+    put(
+        &ctx,
+        "/run/berth/containers/hand.json",
+        r#"{"Image":"localhost/dns","Ports":[{"Internal":53,"External":5353,"Protocol":"udp"}]}"#,
+    );
+    run(&ctx, &install("other", &[])).unwrap();
+    assert_eq!(
+        ctx.ports().owner(HostPort::udp(5353)).unwrap().as_deref(),
+        Some("hand")
+    );
+    assert_eq!(ctx.ports().owner(HostPort::tcp(5353)).unwrap(), None);
+    let e = run(&ctx, &install_proto("x", &[(53, 5353, Protocol::Udp)])).unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "host port 5353/udp is reserved by container hand (/run/berth/containers/hand.json)"
+        ),
+        "{e}"
+    );
+    run(&ctx, &install_proto("y", &[(53, 5353, Protocol::Tcp)])).unwrap();
+    std::fs::remove_file(
+        ctx.paths
+            .search_path()
+            .real(Path::new("/run/berth/containers/hand.json")),
+    )
+    .unwrap();
+    run(&ctx, &install("other", &[])).unwrap();
+    assert_eq!(
+        ctx.ports().all().unwrap(),
+        [(HostPort::tcp(5353), "y".to_owned())]
+    );
+}
+
+/// A table written before UDP existed (`ports/<n>`, `owners/<id>/port-<n>`)
+/// reads as TCP reservations, unchanged; names that are no port are
+/// ignored and left alone.
+#[test]
+fn port_tables_from_before_udp_read_as_tcp() {
+    let (_d, ctx, _f) = setup();
+    let state = ctx.paths.state_dir();
+    std::fs::create_dir_all(state.join("ports")).unwrap();
+    std::fs::create_dir_all(state.join("owners/old")).unwrap();
+    std::os::unix::fs::symlink("old", state.join("ports/18080")).unwrap();
+    std::fs::write(state.join("owners/old/port-18080"), "").unwrap();
+    std::os::unix::fs::symlink("old", state.join("ports/sctp-9")).unwrap();
+    std::fs::write(state.join("owners/old/port-sctp-9"), "").unwrap();
+    let ports = ctx.ports();
+    assert_eq!(
+        ports.all().unwrap(),
+        [(HostPort::tcp(18080), "old".to_owned())]
+    );
+    assert_eq!(ports.claimed_by("old").unwrap(), [HostPort::tcp(18080)]);
+    assert_eq!(ports.owner(HostPort::udp(18080)).unwrap(), None);
+    put(
+        &ctx,
+        "/etc/berth/containers/old.json",
+        r#"{"Image":"localhost/web","Ports":[{"Internal":80,"External":18080}]}"#,
+    );
+    let e = run(&ctx, &install("new", &[(80, 18080)])).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("host port 18080 is reserved by container old"),
+        "{e}"
+    );
+    run(&ctx, &install_proto("new", &[(80, 18080, Protocol::Udp)])).unwrap();
+    // Deleting old releases its old-layout entries, and only those.
+    run(
+        &ctx,
+        &jobs::DeleteContainerRequest {
+            id: "old".into(),
+            volumes: false,
+            force: false,
+        },
+    )
+    .unwrap();
+    assert!(!state.join("ports/18080").exists());
+    assert!(!state.join("owners/old/port-18080").exists());
+    assert_eq!(
+        std::fs::read_link(state.join("ports/sctp-9")).unwrap(),
+        Path::new("old")
+    );
+    assert_eq!(
+        ports.all().unwrap(),
+        [(HostPort::udp(18080), "new".to_owned())]
+    );
 }

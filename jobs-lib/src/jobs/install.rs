@@ -4,7 +4,7 @@
 //! Any failure rolls back: the old definition comes back (or none), and
 //! [`crate::store::Store::settle`] releases what the job reserved. Installing
 //! an id that exists updates it and keeps its ports (matched by `Internal`,
-//! as geard did), MCS level and user.
+//! as geard did, and protocol), MCS level and user.
 //!
 //! Dependencies (`Requires`, `Wants`, `After`) are checked first against
 //! the definitions in force ([`crate::deps`]); a named `Network` is
@@ -16,13 +16,13 @@
 
 use super::{begin_mutation, check_id, ports_json, start_units, Job};
 use crate::context::Context;
-use crate::definition::{Definition, LoadedDefinition, SocketMode};
+use crate::definition::{Definition, LoadedDefinition, Protocol, SocketMode};
 use crate::error::{
     FailureKind, JobError, ERR_CONTAINER_CREATE_FAILED, ERR_CONTAINER_CREATE_FAILED_PORTS_RESERVED,
     ERR_CONTAINER_START_FAILED,
 };
 use crate::mcs::McsCategories;
-use crate::ports::PortError;
+use crate::ports::{host_ports, HostPort, PortError};
 use crate::response::{JobResponse, Success};
 use crate::store::{io_error, masked_error, PendingKind};
 use serde_json::json;
@@ -464,18 +464,22 @@ impl InstallContainerRequest {
         let id = self.id.as_str();
         let table = ctx.ports();
         let explicit_range = ctx.settings.explicit_port_range;
-        let mut explicit: Vec<(String, u16)> = Vec::new();
+        // External in the port's protocol; Backend is the TCP port
+        // berth-proxy connects to.
+        let mut explicit: Vec<(String, HostPort)> = Vec::new();
         for (i, p) in def.ports.iter().enumerate() {
             if p.external != 0 {
-                explicit.push((format!("Ports[{i}].External"), p.external));
+                let hp = HostPort::new(p.protocol(), p.external);
+                explicit.push((format!("Ports[{i}].External"), hp));
             }
             if let Some(b) = p.backend {
-                explicit.push((format!("Ports[{i}].Backend"), b));
+                explicit.push((format!("Ports[{i}].Backend"), HostPort::tcp(b)));
             }
         }
         let mut conflicts = Vec::new();
+        let mut detail: Vec<String> = Vec::new();
         for (field, port) in &explicit {
-            if !explicit_range.contains(*port) {
+            if !explicit_range.contains(port.port) {
                 return Err(JobError::invalid("The definition is not valid.").detail(format!(
                     "field {field}: host port {port} is outside the ports definitions may ask for ({explicit_range}, ExplicitPortRange= in berth.conf)"
                 )));
@@ -483,34 +487,28 @@ impl InstallContainerRequest {
             match table.owner(*port).map_err(|e| io_error("ports", e))? {
                 Some(o) if o != id => {
                     let file = holder_file(ctx, &o);
-                    conflicts.push(json!({"Field": field, "Port": port, "Owner": o, "Path": file}))
+                    let mut d = format!("host port {port} is reserved by container {o}");
+                    if let Some(f) = &file {
+                        d.push_str(&format!(" ({})", f.display()));
+                    }
+                    detail.push(d);
+                    conflicts.push(json!({
+                        "Field": field, "Port": port.port, "Protocol": port.protocol.as_str(),
+                        "Owner": o, "Path": file,
+                    }))
                 }
                 _ => {}
             }
         }
         if !conflicts.is_empty() {
-            let detail: Vec<String> = conflicts
-                .iter()
-                .map(|c| {
-                    let mut s = format!(
-                        "host port {} is reserved by container {}",
-                        c["Port"],
-                        c["Owner"].as_str().unwrap_or("?")
-                    );
-                    if let Some(p) = c["Path"].as_str() {
-                        s.push_str(&format!(" ({p})"));
-                    }
-                    s
-                })
-                .collect();
             return Err(ERR_CONTAINER_CREATE_FAILED_PORTS_RESERVED
                 .detail(detail.join("; "))
                 .with_data(json!({ "Conflicts": conflicts })));
         }
-        // Keep what the old definition had for the same internal port
-        // (geard's `reuse`), unless this request names that port elsewhere.
+        // Keep what the old definition had for the same (protocol, internal
+        // port) (geard's `reuse`), unless this request names it elsewhere.
         let proxied = def.socket_mode() == SocketMode::Proxied;
-        let named: Vec<u16> = explicit.iter().map(|(_, p)| *p).collect();
+        let named: Vec<HostPort> = explicit.iter().map(|(_, p)| *p).collect();
         if let Some(old) = old {
             keep_previous_ports(old, def, &named, |port| {
                 table.owner(port).ok().flatten().as_deref() == Some(id)
@@ -523,20 +521,15 @@ impl InstallContainerRequest {
                 ERR_CONTAINER_CREATE_FAILED_PORTS_RESERVED.detail(e)
             }
         };
-        for p in def.ports.iter() {
-            for port in [Some(p.external).filter(|e| *e != 0), p.backend]
-                .into_iter()
-                .flatten()
-            {
-                table.reserve(port, id).map_err(port_error)?;
-            }
+        for port in def.ports.iter().flat_map(host_ports) {
+            table.reserve(port, id).map_err(port_error)?;
         }
         for p in def.ports.iter_mut() {
             if p.external == 0 {
-                p.external = table.allocate(id).map_err(port_error)?;
+                p.external = table.allocate(p.protocol(), id).map_err(port_error)?;
             }
             if proxied && p.backend.is_none() {
-                p.backend = Some(table.allocate(id).map_err(port_error)?);
+                p.backend = Some(table.allocate(Protocol::Tcp, id).map_err(port_error)?);
             }
         }
         Ok(())
@@ -648,40 +641,48 @@ impl InstallContainerRequest {
 }
 
 /// The host ports `def` names itself (External and Backend not 0).
-fn explicit_ports(def: &Definition) -> Vec<u16> {
-    def.ports
-        .iter()
-        .flat_map(|p| [Some(p.external).filter(|e| *e != 0), p.backend])
-        .flatten()
-        .collect()
+fn explicit_ports(def: &Definition) -> Vec<HostPort> {
+    def.ports.iter().flat_map(host_ports).collect()
 }
 
 /// Fills in, for each port of `def` asking for allocation, what `old` had
-/// for the same internal port (geard's `reuse`), when `owned` says `id`
-/// (the container) still holds it and the request does not name it elsewhere (`named`).
-/// The install and its dry run share it, so both keep the same ports.
+/// for the same (protocol, internal port) (geard's `reuse`), when `owned`
+/// says `id` (the container) still holds it and the request does not name
+/// it elsewhere (`named`). The install and its dry run share it, so both
+/// keep the same ports.
 fn keep_previous_ports(
     old: &Definition,
     def: &mut Definition,
-    named: &[u16],
-    owned: impl Fn(u16) -> bool,
+    named: &[HostPort],
+    owned: impl Fn(HostPort) -> bool,
 ) {
     let proxied = def.socket_mode() == SocketMode::Proxied;
-    let mut kept: Vec<u16> = Vec::new();
+    let mut kept: Vec<HostPort> = Vec::new();
     for p in def.ports.iter_mut() {
-        let Some(prev) = old.ports.iter().find(|o| o.internal == p.internal) else {
+        let proto = p.protocol();
+        let Some(prev) = old
+            .ports
+            .iter()
+            .find(|o| o.internal == p.internal && o.protocol() == proto)
+        else {
             continue;
         };
-        let usable = |port: u16, kept: &Vec<u16>| {
+        let usable = |port: HostPort, kept: &Vec<HostPort>| {
             !named.contains(&port) && !kept.contains(&port) && owned(port)
         };
-        if p.external == 0 && usable(prev.external, &kept) {
+        let external = HostPort::new(proto, prev.external);
+        if p.external == 0 && usable(external, &kept) {
             p.external = prev.external;
-            kept.push(prev.external);
+            kept.push(external);
         }
         if proxied && p.backend.is_none() {
-            if let Some(b) = prev.backend.filter(|b| usable(*b, &kept)) {
-                p.backend = Some(b);
+            // The backend is TCP whatever the port's protocol.
+            if let Some(b) = prev
+                .backend
+                .map(HostPort::tcp)
+                .filter(|b| usable(*b, &kept))
+            {
+                p.backend = Some(b.port);
                 kept.push(b);
             }
         }
