@@ -205,8 +205,20 @@ fn reservations_inspect_and_status_see_the_merged_definition() {
     );
     run(&ctx, &other).unwrap();
     let ports = ctx.ports();
-    assert_eq!(ports.owner(18081).unwrap().as_deref(), Some("web"));
-    assert_eq!(ports.owner(18080).unwrap().as_deref(), Some("other"));
+    assert_eq!(
+        ports
+            .owner(berth_jobs::ports::HostPort::tcp(18081))
+            .unwrap()
+            .as_deref(),
+        Some("web")
+    );
+    assert_eq!(
+        ports
+            .owner(berth_jobs::ports::HostPort::tcp(18080))
+            .unwrap()
+            .as_deref(),
+        Some("other")
+    );
     // The merged port is refused to anybody else, naming its holder.
     other.definition.ports[0].external = 18081;
     let e = run(&ctx, &other).unwrap_err();
