@@ -115,6 +115,26 @@ vm_boot() {
     return "$rc"
 }
 
+# vm_watchdog QEMU_PID DIR STALL PIDFILE — runs until that qemu ends; when
+# nothing under DIR (the share's results/) changed for STALL seconds, stops
+# it (vm_kill PIDFILE), says so and touches DIR/../stalled. The guest's own
+# timeouts bound every scenario, so silence that long means a frozen guest
+# (seen once under TCG on a loaded host: qemu idle, no guest timer fired),
+# which would otherwise hold the run, and CI, until the total timeout.
+vm_watchdog() {
+    local pid=$1 dir=$2 stall=$3 pidfile=$4 last
+    while kill -0 "$pid" 2>/dev/null; do
+        last=$(find "$dir" -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+        if [[ -n "$last" ]] && (($(date +%s) - ${last%.*} > stall)); then
+            vm_log "no progress from the guest for ${stall}s (nothing new in $dir): stopping qemu"
+            touch "$dir/../stalled"
+            vm_kill "$pidfile"
+            return 0
+        fi
+        sleep 5
+    done
+}
+
 # vm_kill PIDFILE — stops the qemu that vm_boot started with VM_PIDFILE.
 vm_kill() {
     local pid
