@@ -2,9 +2,11 @@
 # Host-side helpers shared by tests/vm/run and tests/vm/demo: the cached guest
 # image, the accelerator choice and one guest boot.
 #
-# Cache: ${BERTH_VM_CACHE:-/var/cache/berth-vm}/<sha256 of image/*>/ holds
-# base.img (container images already imported), vmlinuz and initrd.img. Each
-# run boots a throw-away qcow2 overlay on base.img.
+# Cache: ${BERTH_VM_CACHE:-/var/cache/berth-vm}/<suite>-<sha256 of the suite
+# and image/*>/ holds base.img (container images already imported), vmlinuz
+# and initrd.img. Each run boots a throw-away qcow2 overlay on base.img.
+# VM_SUITE (BERTH_VM_SUITE, default trixie) is the guest's Debian release;
+# the SELinux suite sets its own (bookworm).
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck disable=SC2034 # used by the scripts that source this file
@@ -12,11 +14,14 @@ REPO_DIR=$(cd "$VM_DIR/../.." && pwd)
 VM_CACHE=${BERTH_VM_CACHE:-/var/cache/berth-vm}
 VM_MEMORY=${BERTH_VM_MEMORY:-1536}
 VM_CPUS=${BERTH_VM_CPUS:-2}
+VM_SUITE=${BERTH_VM_SUITE:-trixie}
 
 vm_log() { printf 'vm: %s\n' "$*" >&2; }
 
 vm_image_key() {
-    (export LC_ALL=C; cd "$VM_DIR/image" && for f in *; do printf '%s\0' "$f"; cat "$f"; done) |
+    printf '%s-' "$VM_SUITE"
+    (export LC_ALL=C; printf 'suite\0%s\0' "$VM_SUITE"
+     cd "$VM_DIR/image" && for f in *; do printf '%s\0' "$f"; cat "$f"; done) |
         sha256sum | cut -c1-16
 }
 
@@ -34,8 +39,8 @@ vm_ensure_image() {
         if [[ ! -e "$dir/ready" ]]; then
             local t0=$SECONDS tmp=$VM_CACHE/$key.tmp
             rm -rf "$tmp"
-            vm_log "building guest image $key (cold, a few minutes) -> $dir"
-            if ! "$VM_DIR/image/build" "$tmp" >"$VM_CACHE/$key.build.log" 2>&1; then
+            vm_log "building guest image $key (Debian $VM_SUITE; cold, a few minutes) -> $dir"
+            if ! BERTH_VM_SUITE=$VM_SUITE "$VM_DIR/image/build" "$tmp" >"$VM_CACHE/$key.build.log" 2>&1; then
                 tail -n 40 "$VM_CACHE/$key.build.log" >&2
                 vm_log "image build failed; full log: $VM_CACHE/$key.build.log"
                 return 1
@@ -108,6 +113,26 @@ vm_boot() {
         return 124
     fi
     return "$rc"
+}
+
+# vm_watchdog QEMU_PID DIR STALL PIDFILE — runs until that qemu ends; when
+# nothing under DIR (the share's results/) changed for STALL seconds, stops
+# it (vm_kill PIDFILE), says so and touches DIR/../stalled. The guest's own
+# timeouts bound every scenario, so silence that long means a frozen guest
+# (seen once under TCG on a loaded host: qemu idle, no guest timer fired),
+# which would otherwise hold the run, and CI, until the total timeout.
+vm_watchdog() {
+    local pid=$1 dir=$2 stall=$3 pidfile=$4 last
+    while kill -0 "$pid" 2>/dev/null; do
+        last=$(find "$dir" -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+        if [[ -n "$last" ]] && (($(date +%s) - ${last%.*} > stall)); then
+            vm_log "no progress from the guest for ${stall}s (nothing new in $dir): stopping qemu"
+            touch "$dir/../stalled"
+            vm_kill "$pidfile"
+            return 0
+        fi
+        sleep 5
+    done
 }
 
 # vm_kill PIDFILE — stops the qemu that vm_boot started with VM_PIDFILE.

@@ -1,10 +1,15 @@
 #!/usr/bin/env bats
 # Smoke: the guest itself works, independent of berth: systemd is PID 1,
 # podman runs the locally built busybox and nginx images, and a hand-written
-# podman unit starts, answers on its port and stops.
+# podman unit starts, answers on its port and stops. The guest's podman is
+# the one its Debian release ships (trixie: podman 5 on netavark, with
+# aardvark-dns resolving container names on a named network; bookworm:
+# podman 4.3 on CNI).
 load helpers
 
 teardown_file() {
+    podman rm -f smoke-dns-a >/dev/null 2>&1 || true
+    podman network rm -f smoke-net >/dev/null 2>&1 || true
     systemctl stop smoke-web.service 2>/dev/null || true
     rm -f /etc/systemd/system/smoke-web.service
     systemctl daemon-reload
@@ -16,6 +21,19 @@ teardown_file() {
 
 @test "system state is running" {
     expect_eq running "$(systemctl is-system-running || true)"
+}
+
+@test "podman is the release's: 5 on netavark (trixie), 4 on CNI (bookworm)" {
+    local release version backend
+    release=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    version=$(podman version --format '{{.Client.Version}}')
+    backend=$(podman info --format '{{.Host.NetworkBackend}}')
+    log "Debian $release: podman $version, network backend $backend, $(systemctl --version | head -n 1)"
+    case $release in
+    trixie) expect_eq "5 netavark" "${version%%.*} $backend" ;;
+    bookworm) expect_eq "4 cni" "${version%%.*} $backend" ;;
+    *) fail "unexpected guest release '$release'" ;;
+    esac
 }
 
 @test "busybox image runs" {
@@ -60,4 +78,16 @@ UNIT
 
 @test "container is gone after stop" {
     refute container_running smoke-web
+}
+
+@test "containers on a named network resolve each other by name (podman 5: aardvark-dns)" {
+    [[ "$(podman info --format '{{.Host.NetworkBackend}}')" == netavark ]] ||
+        skip "CNI (podman 4): no name resolution without the dnsname plugin"
+    podman network create smoke-net >/dev/null
+    expect_eq true "$(podman network inspect -f '{{.DNSEnabled}}' smoke-net)"
+    podman run -d --name smoke-dns-a --network smoke-net localhost/busybox httpd -f -p 8080 -h /var/www >/dev/null
+    expect_eq "hello from busybox httpd" \
+        "$(podman run --rm --network smoke-net localhost/busybox wget -qO- -T 20 http://smoke-dns-a:8080/)"
+    podman rm -f smoke-dns-a >/dev/null
+    podman network rm smoke-net >/dev/null
 }
