@@ -1485,6 +1485,22 @@ fn a_request_id_replayed_with_another_body_is_refused() {
     assert_eq!(stored(&ctx, "web").unwrap().ports.len(), 1);
     // The same body replays.
     go(&install("web", &[(80, 0)])).unwrap();
+    // A delete's Volumes and Force are part of its body: a plain delete
+    // replayed as `--volumes` would otherwise answer without removing data
+    // (or report data removed that was kept).
+    let rid = RequestIdentifier::new_random();
+    let del = |volumes, force| jobs::DeleteContainerRequest {
+        id: "web".into(),
+        volumes,
+        force,
+    };
+    let go = |job: &dyn Job| dispatch(&ctx, job, Some(rid), Response::new(Vec::new(), false));
+    go(&del(false, false)).unwrap();
+    for (volumes, force) in [(true, false), (false, true)] {
+        let e = go(&del(volumes, force)).unwrap_err();
+        assert!(e.to_string().contains("another body"), "{e}");
+    }
+    go(&del(false, false)).unwrap();
 }
 
 #[test]

@@ -42,6 +42,19 @@ impl Job for DeleteContainerRequest {
     fn mutates(&self) -> bool {
         true
     }
+    /// `Volumes` and `Force` change what a delete does, so a request id
+    /// replayed with another of them is another body. Only when set, so
+    /// the digests of plain deletes journaled before stay the same.
+    fn canonical_request(&self) -> serde_json::Value {
+        let mut r = serde_json::json!({ "Job": "delete", "Container": self.id });
+        if self.volumes {
+            r["Volumes"] = true.into();
+        }
+        if self.force {
+            r["Force"] = true.into();
+        }
+        r
+    }
     fn check(&self) -> Result<(), JobError> {
         check_id(&self.id)
     }
