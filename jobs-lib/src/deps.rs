@@ -39,13 +39,7 @@ impl Definitions {
     ///
     /// Errors: a directory of the search path cannot be listed.
     pub fn read(ctx: &Context) -> Result<Definitions, JobError> {
-        let listed = ctx.store().list().map_err(|e| {
-            JobError::new(
-                FailureKind::Error,
-                "Unable to read the definitions in force.",
-            )
-            .detail(e)
-        })?;
+        let listed = crate::deps::listed(ctx)?;
         let mut d = Definitions {
             usable: BTreeMap::new(),
             unusable: BTreeMap::new(),
@@ -247,6 +241,19 @@ pub fn check_delete(ctx: &Context, id: &str, force: bool) -> Result<Vec<String>,
             }
         })
         .collect())
+}
+
+/// Every definition on the search path, as a job's error when a directory
+/// cannot be listed (dependencies, groups and updates all need the whole
+/// set, never a part of it).
+pub(crate) fn listed(ctx: &Context) -> Result<Vec<crate::store::Listed>, JobError> {
+    ctx.store().list().map_err(|e| {
+        JobError::new(
+            FailureKind::Error,
+            "Unable to read the definitions in force.",
+        )
+        .detail(e)
+    })
 }
 
 #[cfg(test)]

@@ -75,13 +75,7 @@ pub struct GroupStateRequest {
 ///
 /// Errors: the search path cannot be listed.
 pub fn members(ctx: &Context, group: &str) -> Result<Vec<String>, JobError> {
-    let listed = ctx.store().list().map_err(|e| {
-        JobError::new(
-            FailureKind::Error,
-            "Unable to read the definitions in force.",
-        )
-        .detail(e)
-    })?;
+    let listed = crate::deps::listed(ctx)?;
     Ok(listed
         .into_iter()
         .filter(|l| {

@@ -91,13 +91,7 @@ impl Job for AutoUpdateRequest {
         } else {
             Some(super::begin_mutation(ctx)?)
         };
-        let listed = ctx.store().list().map_err(|e| {
-            JobError::new(
-                FailureKind::Error,
-                "Unable to read the definitions in force.",
-            )
-            .detail(e)
-        })?;
+        let listed = crate::deps::listed(ctx)?;
         let in_force: BTreeMap<String, Definition> = listed
             .into_iter()
             .filter_map(|l| l.definition.ok().map(|d| (l.id, d)))
