@@ -253,6 +253,19 @@ impl Layers {
     }
 
     fn parse(&self, merged: Value) -> Result<Definition, DefinitionError> {
+        // Each file is bounded on its own; the merge must be too, or ten
+        // drop-ins could build a unit line past systemd's 1 MiB limit.
+        let size = serde_json::to_vec(&merged).map_or(usize::MAX, |v| v.len());
+        if size > MAX_DEFINITION_BYTES {
+            let e = FieldError::new(
+                ".",
+                format!(
+                    "merged with its drop-ins, a definition may be at most \
+{MAX_DEFINITION_BYTES} bytes (got {size})"
+                ),
+            );
+            return Err(self.blame(e));
+        }
         Definition::from_json_value(merged).map_err(|e| self.blame(e))
     }
 

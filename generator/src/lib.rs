@@ -248,7 +248,8 @@ fn peers_of(reads: &[Read]) -> Peers {
 }
 
 /// Dependency cycles among the definitions in force (Tarjan's strongly
-/// connected components over `Requires`, `Wants` and `After`), each as its
+/// connected components over `Requires` and `After`, which order; `Wants`
+/// alone orders nothing, as `berth install` counts them), each as its
 /// sorted ids. `berth install` refuses cycles; one written by hand is
 /// still rendered, and systemd copes with what orders both ways (it drops
 /// a wanted start job to break the order, or fails the start when every
@@ -265,9 +266,10 @@ fn dependency_cycles(reads: &[Read]) -> Vec<Vec<String>> {
         .iter()
         .map(|l| {
             l.definition
-                .dependency_ids()
-                .into_iter()
-                .filter_map(|d| index.get(d).copied())
+                .requires
+                .iter()
+                .chain(&l.definition.after)
+                .filter_map(|d| index.get(d.as_str()).copied())
                 .collect()
         })
         .collect();
@@ -351,7 +353,7 @@ fn finish(
         log.log(
             Level::Warning,
             &format!(
-                "dependency cycle among {} (Requires, Wants, After): `berth install` refuses cycles; where one orders both ways, systemd drops a wanted start job to break it, or fails the start of required ones",
+                "dependency cycle among {} (Requires, After): `berth install` refuses cycles; where one orders both ways, systemd drops a wanted start job to break it, or fails the start of required ones",
                 cycle.join(", ")
             ),
         );

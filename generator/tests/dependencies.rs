@@ -76,6 +76,15 @@ fn cycles_are_rendered_and_warned_once() {
         )
         .unwrap();
     }
+    // A loop closed by Wants orders nothing (berth install accepts it):
+    // no warning names w1 and w2.
+    for (id, field, dep) in [("w1", "Requires", "w2"), ("w2", "Wants", "w1")] {
+        std::fs::write(
+            defs.join(format!("{id}.json")),
+            format!(r#"{{"Image": "localhost/{id}", "{field}": ["{dep}"]}}"#),
+        )
+        .unwrap();
+    }
     // A long chain is walked without recursion.
     for i in 0..2000 {
         std::fs::write(

@@ -305,3 +305,32 @@ fn install_keeps_drop_ins_and_delete_leaves_them() {
     assert_eq!(read(&ctx, DROP_IN), r#"{"Started":true,"Cmd":["x"]}"#);
     assert!(ctx.store().load("web").unwrap().is_none());
 }
+
+/// A drop-in of the container being installed may add dependencies: the
+/// cycle check sees the merge, for an install as for its dry run, and
+/// nothing is written.
+#[test]
+fn install_refuses_a_cycle_closed_by_the_containers_own_drop_in() {
+    let (_d, ctx) = setup();
+    let image = |i: &str| Definition {
+        image: i.into(),
+        ..Definition::default()
+    };
+    run(&ctx, &install("a", image("localhost/a"))).unwrap();
+    let mut b = image("localhost/b");
+    b.requires = vec!["a".into()];
+    run(&ctx, &install("b", b)).unwrap();
+    put(
+        &ctx,
+        "/etc/berth/containers/a.json.d/10.json",
+        r#"{"Requires": ["b"]}"#,
+    );
+    for dry_run in [true, false] {
+        let mut req = install("a", image("localhost/a2"));
+        req.dry_run = dry_run;
+        let e = run(&ctx, &req).unwrap_err();
+        assert_eq!(e.kind, FailureKind::InvalidRequest, "{e}");
+        assert!(format!("{e:?}").contains("cycle"), "{e:?}");
+    }
+    assert!(read(&ctx, "/etc/berth/containers/a.json").contains("localhost/a\""));
+}

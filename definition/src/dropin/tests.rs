@@ -491,3 +491,25 @@ mod properties {
         }
     }
 }
+
+/// Each file is bounded, and so is their merge (a unit line must stay
+/// below systemd's 1 MiB).
+#[test]
+fn the_merge_is_bounded_like_one_file() {
+    let big = "a".repeat(100_000);
+    let layers = Layers {
+        base_path: "/usr/lib/berth/containers/x.json".into(),
+        base: serde_json::json!({"Image": "localhost/w"}),
+        drop_ins: (0..3)
+            .map(|i| {
+                (
+                    PathBuf::from(format!("/etc/berth/containers/x.json.d/{i}.json")),
+                    serde_json::json!({"Labels": {format!("k{i}"): big}}),
+                )
+            })
+            .collect(),
+    };
+    let e = layers.definition().unwrap_err().to_string();
+    assert!(e.contains("merged with its drop-ins"), "{e}");
+    assert!(e.contains("/usr/lib/berth/containers/x.json"), "{e}");
+}

@@ -226,6 +226,11 @@ impl InstallContainerRequest {
         // directory) still apply over it, so what is in force, compared
         // and started below, is their merge, checked before it is written.
         let (in_force, drop_ins) = ctx.store().in_force_with(id, &def)?;
+        // A drop-in may add dependencies: what will be in force forms no
+        // cycle either.
+        if !drop_ins.is_empty() {
+            crate::deps::check_install(ctx, id, &in_force)?;
+        }
         // The network exists before any unit naming it does (the one in
         // force: a drop-in may name it).
         progress.network = crate::networks::on_install(ctx, id, &in_force)?;
@@ -413,7 +418,12 @@ impl InstallContainerRequest {
         // Compared as it would be in force: merged with the id's drop-ins
         // (a request still asking for allocation is checked by the install).
         let def = match store.in_force_with(id, &def) {
-            Ok((d, _)) => d,
+            Ok((d, drop_ins)) => {
+                if !drop_ins.is_empty() {
+                    crate::deps::check_install(ctx, id, &d)?;
+                }
+                d
+            }
             Err(e) if def.validate().is_ok() => return Err(e),
             Err(_) => def,
         };
