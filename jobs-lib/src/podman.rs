@@ -194,6 +194,20 @@ pub fn image_exists(ctx: &Context, image: &str) -> Result<bool, PodmanError> {
     }
 }
 
+/// Whether container `name` exists (`podman container exists`: exit 0
+/// yes, 1 no).
+///
+/// Errors: podman could not run or failed otherwise.
+pub fn container_exists(ctx: &Context, name: &str) -> Result<bool, PodmanError> {
+    let mut c = ctx.host.command(&ctx.podman);
+    c.args(["container", "exists", "--", name]);
+    match ctx.host.run(c) {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == Some(1) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `podman pull -- IMAGE`: with `progress`, podman's progress goes to our
 /// stderr (a terminal); otherwise `--quiet` and captured.
 ///
@@ -400,14 +414,17 @@ pub fn auto_update(
             e.trim().chars().take(400).collect::<String>()
         )
     });
-    match parse_auto_update(&out.stdout) {
-        Ok(v) => Ok((v, err)),
-        Err(_) if err.is_some() => Err(PodmanError::Run(HostError {
+    // A failure that reports no unit at all (podman could not run its
+    // checks) fails the job; one with a report is the units' failures.
+    match (parse_auto_update(&out.stdout), err) {
+        (Ok(v), None) => Ok((v, None)),
+        (Ok(v), Some(e)) if !v.is_empty() => Ok((v, Some(e))),
+        (_, Some(reason)) => Err(PodmanError::Run(HostError {
             program,
-            reason: err.unwrap_or_default(),
+            reason,
             code: out.status.code(),
         })),
-        Err(e) => Err(e),
+        (Err(e), None) => Err(e),
     }
 }
 

@@ -2224,6 +2224,7 @@ F='{f}'
 echo "ARGV: $*" >> '{log}'
 case "$*" in
   "network exists "*) [ -e "$F/net/$3" ] ;;
+  "container exists "*) [ -e "$F/ctr-image" ] || [ -e "$F/ctr-broken" ] ;;
   "network create "*) touch "$F/net/$3"; echo "$3" ;;
   "network rm "*)
     if [ -e "$F/net/$3.inuse" ]; then echo "Error: \"$3\" has associated containers with it" >&2; exit 2; fi
@@ -2602,6 +2603,12 @@ fn update_reports_berth_units_from_podman_auto_update() {
     assert_eq!(e.kind, error::FailureKind::Error);
     assert_eq!(e.kind.exit_code(), 1);
     assert_eq!(e.data.unwrap()["Failed"], serde_json::json!(["app"]));
+    // podman failing before it reports any unit fails the job too (not
+    // "nothing to update").
+    std::fs::write(f.join("autoupdate.json"), "").unwrap();
+    let e = run(&ctx, &all).unwrap_err();
+    assert_eq!(e.kind.exit_code(), 1, "{e}");
+    assert!(e.to_string().contains("125"), "{e}");
 
     // An id without AutoUpdate, and one not installed.
     let e = run(
@@ -2672,6 +2679,16 @@ fn update_with_ids_restarts_and_rolls_back_those_only() {
     assert!(!podman_log(d.path()).contains("auto-update"));
     // Neither image starts: failed, exit 1.
     fake.0.borrow_mut().job_results = ["failed".to_owned(), "failed".to_owned()].into();
+    let e = run(&ctx, &one).unwrap_err();
+    assert_eq!(e.data.unwrap()["Failed"], serde_json::json!(["web"]));
+    // Not running (no container): nothing to update, exit 0.
+    fake.0.borrow_mut().job_results.clear();
+    std::fs::remove_file(f.join("ctr-image")).unwrap();
+    let r = run(&ctx, &one).unwrap();
+    assert_eq!(r.success.data["UpToDate"], serde_json::json!(["web"]));
+    // podman failing on a container that exists is a failure, not
+    // "up to date".
+    std::fs::write(f.join("ctr-broken"), "").unwrap();
     let e = run(&ctx, &one).unwrap_err();
     assert_eq!(e.data.unwrap()["Failed"], serde_json::json!(["web"]));
 }

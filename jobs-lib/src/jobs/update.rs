@@ -167,14 +167,27 @@ fn update_one(ctx: &Context, id: &str, def: &Definition) -> UpdateEntry {
         updated: "failed".into(),
         error: None,
     };
-    let old = match crate::podman::container_image_id(ctx, &container_name(id)) {
+    let name = container_name(id);
+    let old = match crate::podman::container_image_id(ctx, &name) {
         Ok(o) if !o.is_empty() => o,
-        Ok(_) | Err(_) => {
-            // podman updates running containers only; so does berth.
-            entry.updated = "false".into();
-            entry.error = Some(format!("{id} is not running; nothing to update"));
-            return entry;
-        }
+        // podman updates running containers only (berth's units remove
+        // the container on stop); so does berth. Any other failure of
+        // podman is a failed update, not an up-to-date container.
+        result => match crate::podman::container_exists(ctx, &name) {
+            Ok(false) => {
+                entry.updated = "false".into();
+                entry.error = Some(format!("{id} is not running; nothing to update"));
+                return entry;
+            }
+            Ok(true) | Err(_) => {
+                let why = match result {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "podman inspect named no image".to_owned(),
+                };
+                entry.error = Some(format!("{name}: {why}"));
+                return entry;
+            }
+        },
     };
     if policy == "registry" {
         if let Err(e) = crate::podman::pull(ctx, &def.image, false) {
