@@ -572,6 +572,21 @@ impl SecretRef {
     pub fn target_name(&self) -> &str {
         self.target.as_deref().unwrap_or(&self.name)
     }
+
+    /// Where a `mount` secret appears in the container: its absolute
+    /// Target, else `/run/secrets/<Target>` (podman's default directory).
+    /// `None` for an `env` secret.
+    pub fn mount_path(&self) -> Option<String> {
+        if self.secret_type() != SecretType::Mount {
+            return None;
+        }
+        let t = self.target_name();
+        Some(if t.starts_with('/') {
+            t.to_owned()
+        } else {
+            format!("/run/secrets/{t}")
+        })
+    }
 }
 
 impl NamedVolume {

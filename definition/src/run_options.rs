@@ -11,7 +11,7 @@
 //! `--label` and `--tmpfs` take each argument whole.
 
 use super::validate::{is_hostname, mount_path, no_nul, Stage};
-use super::{Definition, FieldError, Protocol, SecretType, SocketMode};
+use super::{Definition, FieldError, Protocol, SocketMode};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -377,16 +377,19 @@ starting with a letter or digit (got {k:?})"
     fn check_tmpfs(&self) -> Result<(), FieldError> {
         // Every other path mounted in the container, by the field that
         // mounts it: a tmpfs on one of them would hide it.
-        let mut mounts: HashMap<&str, String> = HashMap::new();
+        let mut mounts: HashMap<String, String> = HashMap::new();
         for (i, v) in self.volumes().iter().enumerate() {
-            mounts.insert(&v.container_path, format!("VolumeConfig.Volumes[{i}]"));
+            mounts.insert(
+                v.container_path.clone(),
+                format!("VolumeConfig.Volumes[{i}]"),
+            );
         }
         for (i, v) in self.volumes.iter().enumerate() {
-            mounts.insert(&v.container_path, format!("Volumes[{i}]"));
+            mounts.insert(v.container_path.clone(), format!("Volumes[{i}]"));
         }
         for (i, s) in self.secrets.iter().enumerate() {
-            if s.secret_type() == SecretType::Mount && s.target_name().starts_with('/') {
-                mounts.insert(s.target_name(), format!("Secrets[{i}]"));
+            if let Some(path) = s.mount_path() {
+                mounts.insert(path, format!("Secrets[{i}]"));
             }
         }
         for (i, t) in self.tmpfs.iter().enumerate() {
@@ -405,7 +408,7 @@ starting with a letter or digit (got {k:?})"
             if let Some(o) = opts {
                 check_tmpfs_options(&field, o)?;
             }
-            if let Some(prev) = mounts.insert(path, field.clone()) {
+            if let Some(prev) = mounts.insert(path.to_owned(), field.clone()) {
                 return Err(FieldError::new(
                     field,
                     format!("{path} is already mounted by {prev}"),
@@ -1007,6 +1010,15 @@ mod tests {
             "Tmpfs[0]",
             "Secrets[0]",
         );
+        // A relative target (or none) is a file under /run/secrets.
+        for secrets in [r#"[{"Name":"s"}]"#, r#"[{"Name":"x","Target":"s"}]"#] {
+            rejects(
+                &format!(r#""Tmpfs":["/run/secrets/s"],"Secrets":{secrets}"#),
+                "Tmpfs[0]",
+                "already mounted by Secrets[0]",
+            );
+        }
+        accepts(r#""Tmpfs":["/run/secrets/s"],"Secrets":[{"Name":"s","Type":"env"}]"#);
         // Below a mount is fine: paths compare whole.
         accepts(
             r#""Tmpfs":["/d/cache"],"VolumeConfig":{"Volumes":[{"HostPath":"/srv","ContainerPath":"/d"}]}"#,
