@@ -5,9 +5,13 @@ use berth_jobs::definition::{EnvVar, NetworkLink, PortPair, Protocol};
 /// `INT[:EXT][/PROTO]` → a port pair (EXT absent: 0, allocate; PROTO
 /// `tcp`, the default, or `udp`, as podman's `--publish` spells it).
 pub fn port(s: &str) -> Result<PortPair, String> {
+    // Digits only: Rust's parse would also take `+53`.
     let num = |v: &str, what: &str| -> Result<u16, String> {
-        v.parse::<u16>()
-            .map_err(|_| format!("--port {s:?}: {what} must be a port number 0-65535"))
+        v.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| v.parse::<u16>().ok())
+            .flatten()
+            .ok_or_else(|| format!("--port {s:?}: {what} must be a port number 0-65535"))
     };
     let (pair, protocol) = match s.rsplit_once('/') {
         Some((pair, "tcp")) => (pair, Some(Protocol::Tcp)),
@@ -91,7 +95,16 @@ mod tests {
             (53, 0, Some(Protocol::Udp))
         );
         assert_eq!(port("80:8080/tcp").unwrap().protocol, Some(Protocol::Tcp));
-        for bad in ["53/sctp", "53/", "53:5353/UDP", "/udp", "53:/udp"] {
+        for bad in [
+            "53/sctp",
+            "53/",
+            "53:5353/UDP",
+            "/udp",
+            "53:/udp",
+            "+53",
+            "53:+80",
+            " 53",
+        ] {
             let e = port(bad).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }
