@@ -25,9 +25,7 @@ use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
 
 /// Parses one `Command Line:` value as systemd 252 prints it
 /// (`quote_command_line()`: words separated by spaces, a word quoted with
@@ -112,42 +110,7 @@ fn systemd_parsed_argv(units: &Path, services: &[String]) -> BTreeMap<String, Ve
         target.push_str(&format!("Wants={s}\n"));
     }
     std::fs::write(units.join("berth-roundtrip.target"), target).unwrap();
-    let mut dir = Some(units);
-    while let Some(d) = dir {
-        if d == Path::new("/") || d == std::env::temp_dir() {
-            break;
-        }
-        let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
-        dir = d.parent();
-    }
-    for e in std::fs::read_dir(units).unwrap() {
-        let p = e.unwrap().path();
-        // systemd --test runs unprivileged and reads units only; the env
-        // files stay root-only.
-        if p.is_file() && p.extension().is_none_or(|x| x != "env") {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-        }
-    }
-    let mut cmd = Command::new("/usr/lib/systemd/systemd");
-    cmd.args([
-        "--test",
-        "--system",
-        "--unit=berth-roundtrip.target",
-        "--no-pager",
-    ])
-    .env("SYSTEMD_UNIT_PATH", format!("{}:", units.display()))
-    .env("SYSTEMD_LOG_LEVEL", "err");
-    // systemd --test refuses to run as root; any unprivileged uid will do.
-    if unsafe { libc_geteuid() } == 0 {
-        cmd.uid(65534).gid(65534);
-    }
-    let out = cmd.output().expect("systemd is not installed");
-    let dump = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "systemd --test failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dump = systemd_test(units, "berth-roundtrip.target");
     let mut result = BTreeMap::new();
     let mut unit: Option<String> = None;
     let mut in_exec_start = false;
@@ -169,11 +132,6 @@ fn systemd_parsed_argv(units: &Path, services: &[String]) -> BTreeMap<String, Ve
         }
     }
     result
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
 }
 
 /// What podman 4.3 to 5.x make of an `--env-file` (pkg/env `ParseFile`):

@@ -13,10 +13,7 @@
 mod common;
 use common::*;
 use std::collections::BTreeSet;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
 
 /// The units `systemd --test` would start for `unit`, with the fixture's
 /// units (and `berth.target`) first on the unit path.
@@ -26,36 +23,7 @@ fn start_jobs(units: &Path, unit: &str) -> BTreeSet<String> {
         units.join("berth.target"),
     )
     .unwrap();
-    let mut dir = Some(units);
-    while let Some(d) = dir {
-        if d == Path::new("/") || d == std::env::temp_dir() {
-            break;
-        }
-        let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
-        dir = d.parent();
-    }
-    for e in std::fs::read_dir(units).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-        }
-    }
-    let mut cmd = Command::new("/usr/lib/systemd/systemd");
-    cmd.args(["--test", "--system", "--no-pager"])
-        .arg(format!("--unit={unit}"))
-        .env("SYSTEMD_UNIT_PATH", format!("{}:", units.display()))
-        .env("SYSTEMD_LOG_LEVEL", "err");
-    // systemd --test refuses to run as root.
-    if unsafe { geteuid() } == 0 {
-        cmd.uid(65534).gid(65534);
-    }
-    let out = cmd.output().expect("systemd is not installed");
-    assert!(
-        out.status.success(),
-        "systemd --test failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dump = String::from_utf8_lossy(&out.stdout);
+    let dump = systemd_test(units, unit);
     let jobs = dump
         .split_once("By jobs")
         .expect("systemd --test dumps its jobs")
@@ -66,10 +34,6 @@ fn start_jobs(units: &Path, unit: &str) -> BTreeSet<String> {
         .filter(|u| u.starts_with("berth"))
         .map(str::to_owned)
         .collect()
-}
-
-extern "C" {
-    fn geteuid() -> u32;
 }
 
 fn generated() -> tempfile::TempDir {
