@@ -83,13 +83,7 @@ fn fail(what: String, e: impl std::fmt::Display) -> JobError {
 
 /// `podman network exists NAME` (exit 0 yes, 1 no).
 fn exists(ctx: &Context, name: &str) -> Result<bool, HostError> {
-    let mut c = ctx.host.command(&ctx.podman);
-    c.args(["network", "exists", name]);
-    match ctx.host.run(c) {
-        Ok(_) => Ok(true),
-        Err(e) if e.code == Some(1) => Ok(false),
-        Err(e) => Err(e),
-    }
+    crate::podman::exists(ctx, &["network", "exists", name])
 }
 
 /// Makes the network `def` names exist: creates it when podman has none

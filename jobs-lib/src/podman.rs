@@ -185,12 +185,17 @@ pub fn remove_secret(ctx: &Context, name: &str) -> Result<(), PodmanError> {
 ///
 /// Errors: podman could not run or failed otherwise.
 pub fn image_exists(ctx: &Context, image: &str) -> Result<bool, PodmanError> {
+    exists(ctx, &["image", "exists", "--", image]).map_err(Into::into)
+}
+
+/// `podman OBJECT exists …`: exit 0 yes, 1 no, anything else an error.
+pub(crate) fn exists(ctx: &Context, args: &[&str]) -> Result<bool, HostError> {
     let mut c = ctx.host.command(&ctx.podman);
-    c.args(["image", "exists", "--", image]);
+    c.args(args);
     match ctx.host.run(c) {
         Ok(_) => Ok(true),
         Err(e) if e.code == Some(1) => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
@@ -199,13 +204,7 @@ pub fn image_exists(ctx: &Context, image: &str) -> Result<bool, PodmanError> {
 ///
 /// Errors: podman could not run or failed otherwise.
 pub fn container_exists(ctx: &Context, name: &str) -> Result<bool, PodmanError> {
-    let mut c = ctx.host.command(&ctx.podman);
-    c.args(["container", "exists", "--", name]);
-    match ctx.host.run(c) {
-        Ok(_) => Ok(true),
-        Err(e) if e.code == Some(1) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    exists(ctx, &["container", "exists", "--", name]).map_err(Into::into)
 }
 
 /// `podman pull -- IMAGE`: with `progress`, podman's progress goes to our
