@@ -362,31 +362,41 @@ mod tests {
         assert_eq!(t.owner(p).unwrap(), None);
     }
 
-    #[test]
-    fn probe_sees_an_ipv6_only_listener() {
+    /// An IPv6-only socket of `kind` bound (a stream one listening) on a
+    /// free port, and a table of that one port; `None` without IPv6.
+    fn ipv6_only_port(
+        kind: rustix::net::SocketType,
+    ) -> Option<(rustix::fd::OwnedFd, u16, tempfile::TempDir, PortTable)> {
         use rustix::net::{sockopt, AddressFamily, SocketType};
-        let Ok(fd) = rustix::net::socket(AddressFamily::INET6, SocketType::STREAM, None) else {
+        let Ok(fd) = rustix::net::socket(AddressFamily::INET6, kind, None) else {
             eprintln!("skipped: no IPv6");
-            return;
+            return None;
         };
         sockopt::set_ipv6_v6only(&fd, true).unwrap();
         let any = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0);
         if rustix::net::bind(&fd, &any).is_err() {
             eprintln!("skipped: cannot bind [::]");
-            return;
+            return None;
         }
-        rustix::net::listen(&fd, 1).unwrap();
+        if kind == SocketType::STREAM {
+            rustix::net::listen(&fd, 1).unwrap();
+        }
         let local = rustix::net::getsockname(&fd).unwrap();
         let port = std::net::SocketAddr::try_from(local).unwrap().port();
         let d = tempfile::tempdir().unwrap();
-        let t = PortTable::new(
-            d.path(),
-            PortRange {
-                first: port,
-                last: port,
-            },
-            Probe::Bind,
-        );
+        let range = PortRange {
+            first: port,
+            last: port,
+        };
+        let t = PortTable::new(d.path(), range, Probe::Bind);
+        Some((fd, port, d, t))
+    }
+
+    #[test]
+    fn probe_sees_an_ipv6_only_listener() {
+        let Some((_fd, port, _d, t)) = ipv6_only_port(rustix::net::SocketType::STREAM) else {
+            return;
+        };
         // IPv4 alone says free; the IPv6 listener makes it taken.
         assert!(TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok());
         assert!(matches!(
@@ -445,28 +455,9 @@ mod tests {
 
     #[test]
     fn udp_probe_sees_an_ipv6_only_socket() {
-        use rustix::net::{sockopt, AddressFamily, SocketType};
-        let Ok(fd) = rustix::net::socket(AddressFamily::INET6, SocketType::DGRAM, None) else {
-            eprintln!("skipped: no IPv6");
+        let Some((_fd, port, _d, t)) = ipv6_only_port(rustix::net::SocketType::DGRAM) else {
             return;
         };
-        sockopt::set_ipv6_v6only(&fd, true).unwrap();
-        let any = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0);
-        if rustix::net::bind(&fd, &any).is_err() {
-            eprintln!("skipped: cannot bind [::]");
-            return;
-        }
-        let local = rustix::net::getsockname(&fd).unwrap();
-        let port = std::net::SocketAddr::try_from(local).unwrap().port();
-        let d = tempfile::tempdir().unwrap();
-        let t = PortTable::new(
-            d.path(),
-            PortRange {
-                first: port,
-                last: port,
-            },
-            Probe::Bind,
-        );
         assert!(UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok());
         assert!(matches!(
             t.reserve(HostPort::udp(port), "x"),
